@@ -17,6 +17,7 @@ import difflib
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -549,7 +550,13 @@ def validate_document(document: Any, *, file: str = "<rubric>") -> list[Problem]
         document = _upgrade(document, file)
     except RubricError as exc:
         return exc.problems
-    return _schema_problems(document, file) + _semantic_problems(document, file)
+    problems = _schema_problems(document, file) + _semantic_problems(document, file)
+    return sorted(problems, key=lambda p: _natural_key(p.path))
+
+
+def _natural_key(path: str) -> list:
+    """Sort ``criteria[2]`` before ``criteria[10]``."""
+    return [(0, int(tok), "") if tok.isdigit() else (1, 0, tok) for tok in re.split(r"(\d+)", path)]
 
 
 def rubric_from_document(document: Any, *, file: str = "<rubric>") -> Rubric:
