@@ -244,3 +244,35 @@ def list_nominations(session: Session, *, round_: Round, include_identity: bool 
             }
         rows.append(item)
     return rows
+
+
+def round_summary(session: Session, *, round_: Round) -> dict:
+    """Counts an organiser wants at a glance: nominations, judges, conflicts, progress."""
+    from workbench.store import Assignment, Conflict
+
+    rubric = round_rubric(session, round_, check_file=False)
+    nominations = session.scalar(select(func.count()).select_from(Nomination).where(Nomination.round_id == round_.id))
+    assignments = session.execute(
+        select(Judge.name, Judge.organisation, func.count(Assignment.id),
+               func.count(Assignment.submitted_at))
+        .join(Assignment, Assignment.judge_id == Judge.id)
+        .where(Assignment.round_id == round_.id, Assignment.status == "active")
+        .group_by(Judge.id, Judge.name, Judge.organisation).order_by(Judge.name)
+    ).all()
+    conflicts = session.scalar(
+        select(func.count()).select_from(Conflict).join(Nomination, Nomination.id == Conflict.nomination_id)
+        .where(Nomination.round_id == round_.id))
+    assigned = sum(row[2] for row in assignments)
+    submitted = sum(row[3] for row in assignments)
+    return {
+        "round": round_.name,
+        "rubric": f"{rubric.title} (version {rubric.hash[:12]})",
+        "criteria": rubric.criterion_ids,
+        "nominations": nominations,
+        "judges_per_nomination": round_.judges_per_nomination,
+        "conflicts": conflicts,
+        "assigned": assigned,
+        "submitted": submitted,
+        "judges": [{"judge": name, "organisation": org, "assigned": n, "submitted": done}
+                   for name, org, n, done in assignments],
+    }

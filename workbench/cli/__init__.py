@@ -12,6 +12,7 @@ from workbench.errors import WorkbenchError
 #: Modules in this package that define ``register(subparsers)``.
 COMMAND_MODULES = [
     "rubric",
+    "demo",
 ]
 
 DESCRIPTION = """\

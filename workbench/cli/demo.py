@@ -1,0 +1,38 @@
+"""`workbench demo`: build the synthetic demo panel and open it in the browser."""
+
+from __future__ import annotations
+
+import argparse
+
+from workbench.demo import DEMO_SEED, build_demo, demo_exists
+from workbench.store import database_url, describe_url
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="create a synthetic demo panel (40 nominations, 6 judges) and open the apps",
+        description="Creates a demo judging round with made-up nominations and judges in the database "
+                    "(SQLite ./workbench.db by default), then serves the apps with Voilà. Nobody in it is real.",
+    )
+    parser.add_argument("--db", metavar="URL", help="database URL or SQLite file (default: ./workbench.db)")
+    parser.add_argument("--seed", type=int, default=DEMO_SEED, help="random seed (default: %(default)s)")
+    parser.add_argument("--no-serve", action="store_true", help="only build the demo data; do not start Voilà")
+    parser.add_argument("--port", type=int, default=8866, help="port for the apps (default: %(default)s)")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    url = database_url(args.db)
+    if demo_exists(url):
+        if not args.quiet:
+            print(f"The demo panel is already in {describe_url(url)}; using it.")
+    else:
+        summary = build_demo(url=url, seed=args.seed)
+        if not args.quiet:
+            print(summary.describe())
+    if args.no_serve:
+        return 0
+    from workbench.serve import serve
+
+    return serve(url=url, port=args.port)
