@@ -1,0 +1,452 @@
+"""Check imported rows and report every problem at once (lazy validation, as in pandera).
+
+Each problem is an :class:`Issue` with the spreadsheet row number the organiser sees, the
+column's header as written in the file, the criterion (when it is about an answer), a stable
+reason code from :class:`Reason` and a plain-English message that says what to do. Nothing
+is dropped without a line: skipped rows are listed with their reason, and blank rows are
+counted.
+
+A nominee nominated more than once (same email, or same name and organisation, accents and
+case ignored) is reported as a :class:`DuplicateGroup`: a resubmission or edit by the same
+nominator, or a second nominator. Both rows are shown and the newer one named; nothing is
+merged. The organiser chooses what to keep (see :func:`duplicate_statuses`).
+
+>>> from workbench.rubric import load_rubric
+>>> from workbench.intake.mapping import NominationRow
+>>> checker = RowChecker(rubric=load_rubric("inclusive-leader"), columns={"Q1": "Q1 answer", "Q2": "Q2 answer"})
+>>> row = NominationRow(row=2, answers={"Q1": "n/a", "Q2": "", "Q3": "Yes.", "Q4": "Yes."},
+...                     nominee={"name": "Ann Lee", "email": "", "job_title": "", "organisation": "",
+...                              "team": "", "nominator_name": "", "nominator_email": ""},
+...                     equality={}, extra={})
+>>> [(i.row, i.column, i.criterion, i.code) for i in checker.check(row)]
+[(2, 'Q1 answer', 'Q1', 'placeholder_answer'), (2, 'Q2 answer', 'Q2', 'missing_answer')]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from workbench.errors import WorkbenchError
+from workbench.intake.mapping import NominationRow
+from workbench.rubric import Rubric
+
+
+class Reason(StrEnum):
+    """Stable reason codes for everything the import reports."""
+
+    BLANK_ROW = "blank_row"
+    ABOVE_HEADER = "above_header"
+    SECOND_HEADER_ROW = "second_header_row"
+    NO_NOMINATION = "no_nomination"
+    MISSING_ANSWER = "missing_answer"
+    PLACEHOLDER_ANSWER = "placeholder_answer"
+    OVER_WORD_LIMIT = "over_word_limit"
+    MISSING_NOMINEE = "missing_nominee"
+    INVALID_EMAIL = "invalid_email"
+    DUPLICATE_NOMINEE = "duplicate_nominee"
+    DUPLICATE_SOURCE_KEY = "duplicate_source_key"
+    FORMULA_CELL = "formula_cell"
+    TIMESTAMP_UNREADABLE = "timestamp_unreadable"
+    CELLS_BEYOND_HEADER = "cells_beyond_header"
+    NO_COLUMN_FOR_CRITERION = "no_column_for_criterion"
+    UNMAPPED_COLUMN = "unmapped_column"
+    LOW_CONFIDENCE_MAPPING = "low_confidence_mapping"
+
+
+#: Answers that hold no answer. Compared after trimming, ignoring case and a final full stop.
+PLACEHOLDERS = frozenset({
+    "-", "--", "---", "–", "—", ".", "..", "...", "…", "?", "x", "n/a", "na", "n.a", "n.a.", "n / a", "none",
+    "nil", "nothing", "tbc", "tba", "tbd", "to follow", "see above", "as above", "see attached",
+    "not applicable", "no comment", "same as above", "0",
+})
+
+
+def is_placeholder(text: str) -> bool:
+    """``True`` for ``-``, ``n/a``, ``N/A``, ``none``, ``tbc``, ``.``, ``see above`` and the like.
+
+    >>> [is_placeholder(t) for t in ["-", " N/A ", "TBC.", "See above", "None at all", "=SUM(A1)"]]
+    [True, True, True, True, False, False]
+    """
+    folded = " ".join(text.split()).casefold()
+    return folded in PLACEHOLDERS or folded.rstrip(".") in PLACEHOLDERS
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+def over_limit(text: str, limit: int) -> int | None:
+    """The word count when ``text`` has more than ``limit`` words, else ``None``.
+
+    Fast for the usual case: a text cannot have more words than half its length, or more
+    than one word per space, so most answers are cleared without being split.
+    """
+    if (len(text) + 1) // 2 <= limit:
+        return None
+    if text.count(" ") + text.count("\n") + text.count("\t") + text.count("\r") + 1 <= limit:
+        if not any(ch in text for ch in "\u00a0\u2009\u2002\u2003\u3000\x0b\x0c\u2028\u2029\u1680\u205f"):
+            return None
+    words = word_count(text)
+    return words if words > limit else None
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem: where it is (row and column as in the file), what, and what to do."""
+
+    row: int | None
+    column: str | None
+    criterion: str | None
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "criterion": self.criterion, "code": str(self.code),
+                "message": self.message}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Rows not imported, with the reason. A run of blank rows is one line (``to_row``)."""
+
+    row: int
+    reason: str
+    code: str
+    to_row: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"row": self.row, "reason": self.reason, "code": str(self.code)}
+        if self.to_row is not None:
+            out["to_row"] = self.to_row
+        return out
+
+
+def skipped_blank_rows(rows: list[int]) -> list[Skipped]:
+    """Blank rows as report lines, consecutive rows collapsed into one line.
+
+    >>> [s.reason for s in skipped_blank_rows([3, 7, 8, 9])]
+    ['blank row', 'blank rows 7–9 (3 rows)']
+    """
+    out = []
+    rows = sorted(rows)
+    i = 0
+    while i < len(rows):
+        j = i
+        while j + 1 < len(rows) and rows[j + 1] == rows[j] + 1:
+            j += 1
+        if i == j:
+            out.append(Skipped(rows[i], "blank row", Reason.BLANK_ROW))
+        else:
+            out.append(Skipped(rows[i], f"blank rows {rows[i]}–{rows[j]} ({j - i + 1} rows)", Reason.BLANK_ROW,
+                               to_row=rows[j]))
+        i = j + 1
+    return out
+
+
+class RowChecker:
+    """The checks on one row. ``columns`` maps each target to the header it came from."""
+
+    def __init__(self, *, rubric: Rubric, columns: Mapping[str, str]):
+        self.rubric = rubric
+        self.limit = rubric.word_limit
+        self.columns = dict(columns)
+        self.criteria = [c for c in rubric.criterion_ids if c in self.columns]
+
+    def check(self, row: NominationRow) -> list[Issue]:
+        issues: list[Issue] = []
+        number, limit = row.row, self.limit
+        for cid in self.criteria:
+            text = row.answers.get(cid, "")
+            column = self.columns[cid]
+            if not text or text.isspace():
+                issues.append(Issue(number, column, cid, Reason.MISSING_ANSWER,
+                                    f"{cid} has no answer. Ask the nominator for one, or import it as it is: "
+                                    "judges will see an empty answer."))
+            elif len(text) < 30 and is_placeholder(text):
+                issues.append(Issue(number, column, cid, Reason.PLACEHOLDER_ANSWER,
+                                    f"{cid} only says {text.strip()!r}, which is not an answer. Ask the nominator "
+                                    "for one, or import it as it is: judges will score what is there."))
+            else:
+                words = over_limit(text, limit)
+                if words is not None:
+                    issues.append(Issue(number, column, cid, Reason.OVER_WORD_LIMIT,
+                                        f"{cid} has {words} words; the limit is {limit}. It is imported in full: "
+                                        "decide whether judges should read it all or ask for a shorter answer."))
+        nominee = row.nominee
+        if not (nominee["name"] or nominee["email"] or nominee["team"]):
+            issues.append(Issue(number, self.columns.get("nominee.name"), None, Reason.MISSING_NOMINEE,
+                                "No nominee name, team or email in this row. Add who is being nominated, or "
+                                "the nomination cannot be matched to a person."))
+        for field_name, target in (("email", "nominee.email"), ("nominator_email", "nominator.email")):
+            value = nominee[field_name]
+            if value and not _EMAIL.match(value):
+                issues.append(Issue(number, self.columns.get(target), None, Reason.INVALID_EMAIL,
+                                    f"{value!r} does not look like an email address; check it."))
+        for label, target in row.formula_cells:
+            criterion = target if target in self.rubric.criterion_ids else None
+            issues.append(Issue(number, label, criterion, Reason.FORMULA_CELL,
+                                "This cell is an Excel formula. Its text is kept exactly as written (starting "
+                                "with '='), not the value Excel calculated; check that is what was meant."))
+        if row.unreadable_timestamp:
+            issues.append(Issue(number, self.columns.get("submission.timestamp"), None, Reason.TIMESTAMP_UNREADABLE,
+                                f"The date {row.unreadable_timestamp!r} could not be read, so this row's order is "
+                                "taken from its position in the file. Use a date like 2024-03-01 09:30."))
+        for label in row.beyond_header:
+            issues.append(Issue(number, label, None, Reason.CELLS_BEYOND_HEADER,
+                                "This cell is right of the last column with a header. Its value is kept as extra "
+                                "data; give the column a header if it matters."))
+        return issues
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+# ---------------------------------------------------------------------------------------
+# Nominated more than once
+
+
+_TITLES = {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "sir", "dame", "rev", "cllr"}
+
+
+def normalise_name(text: str) -> str:
+    """A name for matching only: case, accents, titles and punctuation ignored.
+
+    >>> normalise_name("Dr  Zoë O'Brien-Smith"), normalise_name("zoe obrien smith")
+    ('zoe obrien smith', 'zoe obrien smith')
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = re.sub(r"['’`]", "", plain)
+    words = [w for w in re.split(r"[^\w]+", plain) if w]
+    while words and words[0] in _TITLES:
+        words = words[1:]
+    return " ".join(words)
+
+
+@dataclass
+class DuplicateEntry:
+    row: int | None
+    source_key: str
+    nominator: str
+    submitted_at: datetime | None
+    reference: str | None = None  # set for a nomination already in the database
+    newest: bool = False
+    keep: bool | None = None  # None: waiting for the organiser's choice
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["submitted_at"] = self.submitted_at.isoformat() if self.submitted_at else None
+        return out
+
+
+@dataclass
+class DuplicateGroup:
+    """Rows that nominate the same person or team. ``kind`` says how they differ."""
+
+    id: str
+    nominee: str
+    kind: str  # resubmission | second_nominator | resubmission_and_second_nominator
+    entries: list[DuplicateEntry]
+    decision: str = "pending"  # pending | newer | older | both | row N
+    message: str = ""
+
+    @property
+    def rows(self) -> list[int]:
+        return [e.row for e in self.entries if e.row is not None]
+
+    @property
+    def newest(self) -> DuplicateEntry:
+        return next(e for e in self.entries if e.newest)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "nominee": self.nominee, "kind": self.kind, "rows": self.rows,
+                "newer_row": self.newest.row, "decision": self.decision, "message": self.message,
+                "entries": [e.to_dict() for e in self.entries]}
+
+
+class DuplicateFinder:
+    """Collect a small key per row, then group rows that name the same nominee."""
+
+    def __init__(self) -> None:
+        self._entries: list[DuplicateEntry] = []
+        self._names: list[str] = []
+        self._nominators: list[str] = []
+        self._parent: list[int] = []
+        self._by_key: dict[str, int] = {}
+
+    def add(self, *, row: int | None, source_key: str, nominee: Mapping[str, str], submitted_at: datetime | None,
+            reference: str | None = None) -> None:
+        name = nominee.get("team") or nominee.get("name") or ""
+        if nominee.get("team") in ("yes",):
+            name = nominee.get("name") or ""
+        keys = []
+        email = (nominee.get("email") or "").strip().casefold()
+        if email:
+            keys.append(f"email:{email}")
+        normal = normalise_name(name)
+        if normal:
+            keys.append(f"name:{normal}|{normalise_name(nominee.get('organisation') or '')}")
+        if not keys:
+            return
+        nominator = (nominee.get("nominator_email") or "").strip().casefold() or normalise_name(
+            nominee.get("nominator_name") or "")
+        index = len(self._entries)
+        self._entries.append(DuplicateEntry(row=row, source_key=source_key,
+                                            nominator=nominee.get("nominator_name") or nominee.get("nominator_email")
+                                            or "", submitted_at=submitted_at, reference=reference))
+        self._names.append(name.strip())
+        self._nominators.append(nominator)
+        self._parent.append(index)
+        for key in keys:
+            other = self._by_key.setdefault(key, index)
+            if other != index:
+                self._union(other, index)
+
+    def _find(self, i: int) -> int:
+        while self._parent[i] != i:
+            self._parent[i] = self._parent[self._parent[i]]
+            i = self._parent[i]
+        return i
+
+    def _union(self, a: int, b: int) -> None:
+        ra, rb = self._find(a), self._find(b)
+        if ra != rb:
+            self._parent[max(ra, rb)] = min(ra, rb)
+
+    def groups(self) -> list[DuplicateGroup]:
+        members: dict[int, list[int]] = {}
+        for i in range(len(self._entries)):
+            members.setdefault(self._find(i), []).append(i)
+        out = []
+        for indexes in members.values():
+            if len(indexes) < 2 or all(self._entries[i].row is None for i in indexes):
+                continue
+            entries = [self._entries[i] for i in indexes]
+            # Newest: latest submission time; rows without one count as older, then file order.
+            order = sorted(range(len(entries)), key=lambda k: (
+                entries[k].submitted_at is not None,
+                entries[k].submitted_at.replace(tzinfo=None) if entries[k].submitted_at else datetime.min,
+                entries[k].row if entries[k].row is not None else -1))
+            entries[order[-1]].newest = True
+            nominators = [self._nominators[i] for i in indexes]
+            distinct = {n for n in nominators if n}
+            if len(distinct) <= 1 and all(nominators):
+                kind = "resubmission"
+            elif len(distinct) == len(nominators) and all(nominators):
+                kind = "second_nominator"
+            elif not all(nominators) and len(distinct) <= 1:
+                kind = "resubmission"
+            else:
+                kind = "resubmission_and_second_nominator"
+            name = self._names[indexes[0]]
+            group_id = "D-" + hashlib.sha1("|".join(sorted(e.source_key for e in entries)).encode()).hexdigest()[:8]
+            out.append(DuplicateGroup(id=group_id, nominee=name, kind=kind,
+                                      entries=sorted(entries, key=lambda e: (e.row is None, e.row or 0))))
+        out.sort(key=lambda g: min(g.rows))
+        for group in out:
+            group.message = _duplicate_message(group)
+        return out
+
+
+def _where(entry: DuplicateEntry) -> str:
+    return f"row {entry.row}" if entry.row is not None else f"nomination {entry.reference} (already imported)"
+
+
+def _duplicate_message(group: DuplicateGroup) -> str:
+    places = [_where(e) for e in group.entries]
+    listed = ", ".join(places[:-1]) + f" and {places[-1]}"
+    newest = group.newest
+    why = ("by time submitted" if all(e.submitted_at for e in group.entries) else "by position in the file")
+    how = {
+        "resubmission": "by the same nominator (a resubmission or an edit)",
+        "second_nominator": "by different nominators",
+        "resubmission_and_second_nominator": "more than once by the same nominator and also by others",
+    }[group.kind]
+    return (f"{group.nominee} is nominated in {listed}, {how}. {_where(newest).capitalize()} is the newest ({why}). "
+            "Nothing was merged: choose which to keep (the newer, the older, or both).")
+
+
+#: Statuses the import gives nominations.
+ACTIVE, PENDING, SUPERSEDED = "active", "duplicate-pending", "superseded"
+
+
+def duplicate_statuses(groups: list[DuplicateGroup], choice: Mapping[str, Any] | None) -> dict[str, str]:
+    """Status for each source key in a duplicate group, from the organiser's choice.
+
+    ``choice`` is ``None`` (every row waits as ``duplicate-pending``) or ``{"keep": X}``
+    where X is ``"newer"``, ``"older"`` or ``"both"`` for every group, or a dict from a
+    group id or a row number in the group to ``"newer"``, ``"older"``, ``"both"`` or the row
+    number to keep. Kept rows become ``active``, the others ``superseded`` (never deleted).
+    """
+    keep = (choice or {}).get("keep") if choice is not None else None
+    if choice is not None and set(choice) - {"keep"}:
+        raise WorkbenchError(f"Unknown duplicate choice {sorted(set(choice) - {'keep'})}; use {{'keep': ...}}.")
+    statuses: dict[str, str] = {}
+    problems = []
+    per_group: dict[str, Any] = {}
+    if isinstance(keep, Mapping):
+        for key, value in keep.items():
+            found = [g for g in groups if g.id == str(key) or str(key) in {str(r) for r in g.rows}]
+            if not found:
+                problems.append(f"{key!r} is not a duplicate group id or a row in one")
+                continue
+            per_group[found[0].id] = value
+    elif keep is not None and keep not in {"newer", "older", "both"}:
+        problems.append(f"keep={keep!r} is not one of 'newer', 'older', 'both'")
+    if problems:
+        raise WorkbenchError("Cannot apply the duplicate choice: " + "; ".join(problems) + ".")
+    for group in groups:
+        value = per_group.get(group.id) if isinstance(keep, Mapping) else keep
+        entries = group.entries
+        if value is None:
+            group.decision = "pending"
+            for e in entries:
+                e.keep = None
+                statuses[e.source_key] = PENDING
+            continue
+        if value == "both":
+            kept = set(range(len(entries)))
+        elif value == "newer":
+            kept = {i for i, e in enumerate(entries) if e.newest}
+        elif value == "older":
+            kept = {i for i, e in enumerate(entries) if not e.newest}
+        else:
+            try:
+                wanted = int(value)
+            except (TypeError, ValueError):
+                raise WorkbenchError(f"For duplicate group {group.id}, {value!r} is not 'newer', 'older', 'both' "
+                                     "or a row number.") from None
+            kept = {i for i, e in enumerate(entries) if e.row == wanted}
+            if not kept:
+                raise WorkbenchError(f"Row {wanted} is not in duplicate group {group.id} (rows "
+                                     f"{', '.join(map(str, group.rows))}).")
+            value = f"row {wanted}"
+        group.decision = str(value)
+        for i, e in enumerate(entries):
+            e.keep = i in kept
+            statuses[e.source_key] = ACTIVE if i in kept else SUPERSEDED
+    return statuses
+
+
+@dataclass
+class ValidationReport:
+    """Everything found in one pass over a file."""
+
+    issues: list[Issue] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    blank_rows: int = 0
+    duplicates: list[DuplicateGroup] = field(default_factory=list)
+    rows_read: int = 0
+
+    def by_code(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for issue in self.issues:
+            counts[str(issue.code)] = counts.get(str(issue.code), 0) + 1
+        return counts
