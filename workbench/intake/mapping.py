@@ -415,7 +415,7 @@ def propose_mapping(
     saved_folded = {clean_header(k).casefold(): v for k, v in saved_columns.items()}
     problems = [Problem(saved.file if isinstance(saved, SavedMapping) else "mapping", f"columns.{header}",
                         f"{target!r} is not something a column can hold in rubric {rubric.id!r}; use one of: "
-                        f"{', '.join(known)}, or ~ to keep the column as extra data.")
+                        f"{', '.join(known)}, or null to keep the column as extra data.")
                 for header, target in saved_columns.items() if target is not None and target not in known]
     if problems:
         raise ValidationFailed(problems)
@@ -545,7 +545,7 @@ _HEADER_COMMENT = """\
 # column holds: a question id from the rubric ({criteria}), nominee.name, nominee.first_name,
 # nominee.last_name, nominee.job_title, nominee.organisation, nominee.email, nominee.team,
 # nominee.is_team, nominator.name, nominator.email, submission.timestamp, submission.id,
-# submission.category, equality.<characteristic>, or ~ to keep the column as extra data.
+# submission.category, equality.<characteristic>, or null to keep the column as extra data.
 """
 
 
@@ -593,7 +593,7 @@ def load_mapping(path: str | Path) -> SavedMapping:
             problems.append(Problem(file, f"columns.{header}", "put the header in quotes so it is read as text."))
         if target is not None and not isinstance(target, str):
             problems.append(Problem(file, f"columns.{header}", f"{target!r} should be a target such as Q1 or "
-                                    "nominee.name, or ~."))
+                                    "nominee.name, or null."))
     unknown = sorted(set(document) - {"schema_version", "rubric", "columns"})
     for key in unknown:
         problems.append(Problem(file, str(key), "unknown key; a mapping file has schema_version, rubric and columns."))
