@@ -13,6 +13,7 @@ from workbench.errors import WorkbenchError
 COMMAND_MODULES = [
     "rubric",
     "demo",
+    "intake",
 ]
 
 DESCRIPTION = """\
