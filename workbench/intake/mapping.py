@@ -7,7 +7,7 @@ so "Q1 Do they ensure that services are commissioned…", Microsoft Forms' long 
 and "Question 2 - promoting equality" all find their question. A header that starts with a
 question number ("Q2", "Question 2", "2.") counts for that question and against the others.
 Each column gets at most one target and each target at most one column (an optimal
-one-to-one assignment); a weak best match is left unmapped rather than guessed.
+one-to-one assignment); a weak match is left unmapped rather than guessed.
 
 Unmapped columns are never dropped: the import keeps their values in the nomination's
 ``extra`` data and lists them in the report.
@@ -57,6 +57,8 @@ from workbench.rubric import RUBRICS_DIR, Rubric
 MIN_CONFIDENCE = 0.34
 #: Below this confidence a mapped column is flagged for the organiser to check.
 CHECK_CONFIDENCE = 0.55
+#: A column takes a target other than its best only when within this margin of the best.
+RUNNER_UP_MARGIN = 0.3
 MAPPING_SCHEMA_VERSION = 1
 
 
@@ -449,9 +451,12 @@ def propose_mapping(
                 scores[i, j] = 0.45 + 0.55 * scores[i, j] if cue[target.id] > 0 else 0.4 * scores[i, j]
     assigned: dict[int, tuple[str, float]] = {}
     if free_columns and free_targets:
-        rows, cols = linear_sum_assignment(scores, maximize=True)
+        # Cubing favours giving each column a strong match over spreading weak ones; a column
+        # whose best target went to a better column takes a clearly weaker one only if close.
+        rows, cols = linear_sum_assignment(scores ** 3, maximize=True)
+        best = scores.max(axis=1)
         for r, c in zip(rows, cols):
-            if scores[r, c] >= MIN_CONFIDENCE:
+            if scores[r, c] >= MIN_CONFIDENCE and scores[r, c] >= best[r] - RUNNER_UP_MARGIN:
                 assigned[free_columns[r].index] = (free_targets[c].id, float(scores[r, c]))
     _prefer_nominee(assigned, free_columns, free_targets, scores)
     position = {c.index: i for i, c in enumerate(free_columns)}

@@ -246,10 +246,11 @@ def _build_columns(
     if two_rows:
         in_group = {c for c0, c1 in groups for c in range(c0, c1 + 1)}
         for c0, c1 in groups:
+            group, group_original = cleaned[c0], originals[c0]
             for c in range(c0, c1 + 1):
                 if sub[c]:
-                    cleaned[c] = f"{cleaned[c0]}: {sub[c]}" if cleaned[c0] else sub[c]
-                    originals[c] = f"{originals[c0]} / {_cell_text(below[c])}"
+                    cleaned[c] = f"{group}: {sub[c]}" if group else sub[c]
+                    originals[c] = f"{group_original} / {_cell_text(below[c])}"
         for c in range(width):
             if c not in in_group and not cleaned[c] and sub[c]:
                 cleaned[c], originals[c] = sub[c], _cell_text(below[c])
