@@ -57,7 +57,8 @@ def test_real_answers_are_not_placeholders(text):
 def test_word_limit_counts_words_only_when_it_could_matter():
     assert over_limit("one two three four five", 5) is None
     assert over_limit("one two three four five six", 5) == 6
-    assert over_limit("a\u00a0b\u00a0c\u00a0d\u00a0e\u00a0f", 5) == 6  # non-breaking spaces still separate words
+    assert over_limit("a\tb\nc\r\nd e\tf", 5) == 6  # tabs and line breaks separate words
+    assert over_limit("a\u00a0b\u00a0c\u00a0d\u00a0e\u00a0f", 5) is None  # a non-breaking space joins them
     assert over_limit("x" * 10_000, 5) is None  # one very long word
     assert over_limit("word " * 600, 500) == 600
 

@@ -249,7 +249,7 @@ class _Scan:
 
     def rows(self, progress: Progress | None = None) -> Iterator[tuple[NominationRow, str]]:
         table, report = self.table, self.report
-        parser = RowParser(table.columns, self.mapping, self.rubric)
+        parser = RowParser(table.columns, self.mapping, self.rubric, formulas=table.engine.startswith("openpyxl"))
         labels = {m.target: m.header for m in self.mapping.matches if m.target and m.merged_from is None}
         checker = RowChecker(rubric=self.rubric, columns=labels)
         seen: dict[str, int] = {}
@@ -261,8 +261,10 @@ class _Scan:
             if progress is not None and done % BATCH_SIZE == 0:
                 progress(done, max(total, done))
             row = parser(number, values)
-            for key in row.extra:
-                self.unmapped_counts[key] = self.unmapped_counts.get(key, 0) + 1
+            if row.extra:
+                counts = self.unmapped_counts
+                for key in row.extra:
+                    counts[key] = counts.get(key, 0) + 1
             if row.is_empty:
                 filled = ", ".join(list(row.extra)[:4]) or "nothing mapped"
                 report.skipped.append(Skipped(number, f"no nominee and no answers (only: {filled}); not a "

@@ -661,7 +661,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-@dataclass
+@dataclass(slots=True)
 class NominationRow:
     """One spreadsheet row read through a mapping. Answer text is exactly as in the cell."""
 
@@ -685,9 +685,13 @@ class NominationRow:
 
 
 class RowParser:
-    """Turn ``(row_number, values)`` from :meth:`Table.rows` into :class:`NominationRow`."""
+    """Turn ``(row_number, values)`` from :meth:`Table.rows` into :class:`NominationRow`.
 
-    def __init__(self, columns: Sequence[Column], mapping: ColumnMapping, rubric: Rubric):
+    Built once per file: each target's column (or merged columns) is looked up in advance,
+    so a row costs a few list lookups.
+    """
+
+    def __init__(self, columns: Sequence[Column], mapping: ColumnMapping, rubric: Rubric, *, formulas: bool = True):
         self.criteria = list(rubric.criterion_ids)
         self.width = len(columns)
         by_target: dict[str, list[int]] = {}
@@ -695,8 +699,8 @@ class RowParser:
             if m.target:
                 by_target.setdefault(m.target, []).append(m.index)
         self.by_target = by_target
+        self.spec = {t: (idx[0] if len(idx) == 1 else tuple(idx)) for t, idx in by_target.items()}
         self.labels = {c.index: c.label for c in columns}
-        self.letters = {c.index: c.letter for c in columns}
         self.target_of = {m.index: m.target for m in mapping.matches}
         labels = [self.labels[m.index] for m in mapping.matches if m.target is None]
         self.unmapped = []
@@ -705,76 +709,96 @@ class RowParser:
                 label = self.labels[m.index]
                 key = f"{label} (column {m.column})" if labels.count(label) > 1 else label
                 self.unmapped.append((m.index, key))
-        self.equality = [(t.split(".", 1)[1], idx) for t, idx in by_target.items() if t.startswith("equality.")]
+        self.equality = [(t.split(".", 1)[1], t) for t in self.spec if t.startswith("equality.")]
+        criteria = set(self.criteria)
+        self.fields = [(t, spec) for t, spec in self.spec.items()
+                       if t not in criteria and t != "submission.timestamp"]
+        self.answer_specs = [(c, self.spec.get(c)) for c in self.criteria]
+        is_text = {c.index: c.kind != "timestamp" for c in columns}
+        self.text_fields = [(t, w) for t, w in self.fields if w.__class__ is int and is_text.get(w)]
+        self.other_fields = [(t, w) for t, w in self.fields if not (w.__class__ is int and is_text.get(w))]
+        self.text_answers = [(c, w) for c, w in self.answer_specs if w.__class__ is int and is_text.get(w)]
+        self.other_answers = [(c, w) for c, w in self.answer_specs if not (w.__class__ is int and is_text.get(w))]
         self.timestamp = by_target.get("submission.timestamp", [None])[0]
-        self.merged = {t for t, idx in by_target.items() if len(idx) > 1}
-
-    def _get(self, values: list[Any], target: str, *, join: str = " ") -> str:
-        indexes = self.by_target.get(target)
-        if not indexes:
-            return ""
-        if len(indexes) == 1:
-            i = indexes[0]
-            return _cell(values[i]) if i < len(values) else ""
-        parts = [_cell(values[i]) for i in indexes if i < len(values)]
-        return join.join(p if join == "\n" else p.strip() for p in parts if p.strip())
+        self.splits_name = "nominee.name" in by_target
+        self.formulas = formulas
 
     def __call__(self, number: int, values: list[Any]) -> NominationRow:
-        get = self._get
-        answers = {c: get(values, c, join="\n") for c in self.criteria}
-        first, last = get(values, "nominee.first_name").strip(), get(values, "nominee.last_name").strip()
-        name = get(values, "nominee.name").strip() or " ".join(p for p in (first, last) if p)
-        team_name = get(values, "nominee.team").strip()
-        is_team = get(values, "nominee.is_team").strip()
-        team = team_name
-        if not team and is_team.casefold() in _YES:
-            team = name or "yes"
-        elif not team and is_team and is_team.casefold() not in _NO:
-            team = is_team  # the answer to "individual or team?" is the team's name
+        width = self.width
+        if len(values) < width:
+            values = [*values, *([""] * (width - len(values)))]
+        # Text columns always hold str (see reading.Table.rows); others go the careful way.
+        got = {target: values[i].strip() for target, i in self.text_fields}
+        for target, where in self.other_fields:
+            if where.__class__ is int:
+                got[target] = _cell(values[where]).strip()
+            else:  # columns under one merged header
+                got[target] = " ".join(p for p in (_cell(values[i]).strip() for i in where) if p)
+        get = got.get
+        answers = {cid: values[i] for cid, i in self.text_answers}
+        for cid, where in self.other_answers:
+            if where is None:
+                answers[cid] = ""
+            elif where.__class__ is int:
+                answers[cid] = _cell(values[where])
+            else:  # columns under one merged header: kept as written, one per line
+                answers[cid] = "\n".join(p for p in (_cell(values[i]) for i in where) if p.strip())
+        if self.other_answers:
+            answers = {cid: answers[cid] for cid in self.criteria}
+        first, last = get("nominee.first_name", ""), get("nominee.last_name", "")
+        name = get("nominee.name", "") or " ".join(p for p in (first, last) if p)
+        team = get("nominee.team", "")
+        is_team = get("nominee.is_team", "")
+        if not team and is_team:
+            folded = is_team.casefold()
+            if folded in _YES:
+                team = name or "yes"
+            elif folded not in _NO:
+                team = is_team  # the answer to "individual or team?" is the team's name
         if not name and team and team != "yes":
             name = team
         nominee = {
             "name": name,
-            "email": get(values, "nominee.email").strip(),
-            "job_title": get(values, "nominee.job_title").strip(),
-            "organisation": get(values, "nominee.organisation").strip(),
+            "email": get("nominee.email", ""),
+            "job_title": get("nominee.job_title", ""),
+            "organisation": get("nominee.organisation", ""),
             "team": team,
-            "nominator_name": get(values, "nominator.name").strip(),
-            "nominator_email": get(values, "nominator.email").strip(),
+            "nominator_name": get("nominator.name", ""),
+            "nominator_email": get("nominator.email", ""),
         }
-        equality = {}
-        for key, indexes in self.equality:
-            value = " ".join(_cell(values[i]).strip() for i in indexes if i < len(values) and _cell(values[i]).strip())
-            if value:
-                equality[key] = value
+        equality = {key: got[target] for key, target in self.equality if got[target]}
         extra = {}
         for i, key in self.unmapped:
-            if i < len(values):
-                text = _cell(values[i])
-                if text.strip():
-                    extra[key] = text
+            value = values[i]
+            if value.__class__ is not str:
+                value = _cell(value)
+            if value and not value.isspace():
+                extra[key] = value
         beyond = []
-        for i in range(self.width, len(values)):
-            text = _cell(values[i])
-            if text.strip():
+        for i in range(width, len(values)):
+            value = _cell(values[i])
+            if value.strip():
                 label = f"Column {get_column_letter(i + 1)} (no header)"
-                extra[label] = text
+                extra[label] = value
                 beyond.append(label)
-        if first and "nominee.name" in self.by_target:
-            extra.setdefault("nominee first name", first)
-        if last and "nominee.name" in self.by_target:
-            extra.setdefault("nominee surname", last)
+        if self.splits_name:
+            if first:
+                extra.setdefault("nominee first name", first)
+            if last:
+                extra.setdefault("nominee surname", last)
         submitted_at, unreadable = None, ""
-        if self.timestamp is not None and self.timestamp < len(values):
+        if self.timestamp is not None:
             raw = values[self.timestamp]
             submitted_at = parse_timestamp(raw)
             if submitted_at is None and _cell(raw).strip():
                 unreadable = _cell(raw)
-        formulas = [(self.labels.get(i, f"Column {get_column_letter(i + 1)}"), self.target_of.get(i))
-                    for i, v in enumerate(values) if isinstance(v, FormulaText)]
+        formulas = []
+        if self.formulas:
+            formulas = [(self.labels.get(i, f"Column {get_column_letter(i + 1)}"), self.target_of.get(i))
+                        for i, v in enumerate(values) if isinstance(v, FormulaText)]
         return NominationRow(
             row=number, answers=answers, nominee=nominee, equality=equality, extra=extra,
-            submitted_at=submitted_at, response_id=get(values, "submission.id").strip(),
-            category=get(values, "submission.category").strip() or None, formula_cells=formulas,
+            submitted_at=submitted_at, response_id=get("submission.id", ""),
+            category=get("submission.category") or None, formula_cells=formulas,
             unreadable_timestamp=unreadable, beyond_header=beyond,
         )

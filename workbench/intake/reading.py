@@ -164,18 +164,21 @@ class Table:
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         """``(row_number, values)`` for each non-blank row below the header.
 
-        Values are ``str`` (or ``FormulaText``) in every column, and ``datetime`` or ``str``
-        in timestamp columns. A row may be longer than the header when cells lie beyond it.
+        Values are ``str`` (or ``FormulaText``) in every column, except timestamp columns,
+        which hold ``datetime`` or ``str``. A row may be longer than the header when cells lie beyond it.
         Blank rows are recorded in :attr:`blank_rows` (reset at each pass).
         """
-        self.blank_rows = [r for r in self.blank_rows if r < self._first_data_row]
+        first = self._first_data_row
+        self.blank_rows = blank = [r for r in self.blank_rows if r < first]
         for number, values in self._row_source():
-            if number < self._first_data_row:
+            if number < first:
                 continue
-            if _is_blank(values):
-                self.blank_rows.append(number)
-                continue
-            yield number, values
+            for value in values:  # usually stops at the first cell
+                if value and (value.__class__ is not str or not value.isspace()):
+                    yield number, values
+                    break
+            else:
+                blank.append(number)
 
 
 def _is_blank(values: list[Any]) -> bool:
@@ -472,24 +475,31 @@ class _FormulaScan(threading.Thread):
                 fh.seek(info.header_offset + 26)
                 name_len, extra_len = int.from_bytes(fh.read(2), "little"), int.from_bytes(fh.read(2), "little")
                 fh.seek(info.header_offset + 30 + name_len + extra_len)
-                if info.compress_type == zipfile.ZIP_STORED:
-                    decompress = lambda chunk: chunk  # noqa: E731
-                else:
-                    decompress = zlib.decompressobj(-15).decompress
-                left, tail = info.compress_size, b""
-                while left > 0:
-                    chunk = fh.read(min(left, 4 << 20))
-                    if not chunk:
-                        break
-                    left -= len(chunk)
-                    data = tail + decompress(chunk)
-                    if b"<f>" in data or b"<f " in data or b"<f/>" in data:
+                stored = info.compress_type == zipfile.ZIP_STORED
+                inflater = None if stored else zlib.decompressobj(-15)
+                left, tail, pending = info.compress_size, b"", b""
+                while left > 0 or pending:
+                    if not pending:
+                        pending = fh.read(min(left, 1 << 20))
+                        if not pending:
+                            break
+                        left -= len(pending)
+                    if stored:
+                        data, pending = pending, b""
+                    else:  # at most 4 MiB of XML at a time, so memory stays small
+                        data = inflater.decompress(pending, 4 << 20)
+                        pending = inflater.unconsumed_tail
+                    if _has_formula(tail + data[:8]) or _has_formula(data):
                         self.found = True
                         return
-                    tail = data[-4:]
+                    tail = data[-8:]
         except Exception as exc:  # the sheet is then read with openpyxl, which handles anything
             self.error = exc
             self.found = True
+
+
+def _has_formula(xml: bytes) -> bool:
+    return b"<f>" in xml or b"<f " in xml or b"<f/>" in xml
 
 
 def _excel_date(serial: float, date1904: bool) -> datetime:
@@ -498,24 +508,24 @@ def _excel_date(serial: float, date1904: bool) -> datetime:
 
 
 def _convert_excel_row(row: list[Any], timestamp_columns: set[int], date1904: bool) -> list[Any]:
-    out = []
+    """Excel values as text, in place; datetimes in timestamp columns (serial numbers converted)."""
     for i, value in enumerate(row):
-        if isinstance(value, str):
-            out.append(value)
-        elif value is None:
-            out.append("")
+        if value.__class__ is str or isinstance(value, str):
+            continue
+        if value is None:
+            row[i] = ""
         elif i in timestamp_columns:
             if isinstance(value, datetime):
-                out.append(value)
-            elif isinstance(value, date):
-                out.append(datetime(value.year, value.month, value.day))
+                continue
+            if isinstance(value, date):
+                row[i] = datetime(value.year, value.month, value.day)
             elif isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 2958466:
-                out.append(_excel_date(float(value), date1904))
+                row[i] = _excel_date(float(value), date1904)
             else:
-                out.append(_to_text(value))
+                row[i] = _to_text(value)
         else:
-            out.append(_to_text(value))
-    return out
+            row[i] = _to_text(value)
+    return row
 
 
 def excel_sheet_names(path: str | Path) -> list[str]:
@@ -613,7 +623,7 @@ def _open_excel_sheet(path: Path, book, name: str, parts: dict[str, str], date19
     if not any(not _is_blank(v) for _, v in head):
         return None
     # Find the timestamp columns from the header, then convert each row as it streams.
-    probe = _table_from_head(path, "xlsx", [(n, _convert_excel_row(v, set(), date1904)) for n, v in head],
+    probe = _table_from_head(path, "xlsx", [(n, _convert_excel_row(list(v), set(), date1904)) for n, v in head],
                              merges=merges, source=lambda: iter(()), total_rows=None, sheet=name)
     timestamp_columns = {c.index for c in probe.columns if c.kind == "timestamp"}
 

@@ -24,6 +24,7 @@ merged. The organiser chooses what to keep (see :func:`duplicate_statuses`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -78,20 +79,37 @@ def is_placeholder(text: str) -> bool:
     return folded in PLACEHOLDERS or folded.rstrip(".") in PLACEHOLDERS
 
 
+_SEPARATORS = re.compile(r"[ \t\n\r]+")
+_OTHER_SPACE = re.compile("[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+
+
 def word_count(text: str) -> int:
-    return len(text.split())
+    r"""Words separated by spaces, tabs or line breaks (a non-breaking space joins words, as in Word).
+
+    >>> word_count("  Raised £2,000 –\tand\r\n€300 "), word_count("a\u00a0b"), word_count(" ")
+    (5, 1, 0)
+    """
+    if _OTHER_SPACE.search(text) is None:
+        return len(text.split())  # the same thing, faster, when only those separators occur
+    stripped = text.strip(" \t\n\r")
+    return len(_SEPARATORS.split(stripped)) if stripped else 0
 
 
 def over_limit(text: str, limit: int) -> int | None:
     """The word count when ``text`` has more than ``limit`` words, else ``None``.
 
-    Fast for the usual case: a text cannot have more words than half its length, or more
-    than one word per space, so most answers are cleared without being split.
+    Fast for the usual answer: ``n`` words need at least ``2n - 1`` characters and at most
+    one separator each, so most answers are cleared by their length or a count of their
+    separators, without being split.
     """
-    if (len(text) + 1) // 2 <= limit:
+    if len(text) <= 2 * limit:
         return None
-    if text.count(" ") + text.count("\n") + text.count("\t") + text.count("\r") + 1 <= limit:
-        if not any(ch in text for ch in "\u00a0\u2009\u2002\u2003\u3000\x0b\x0c\u2028\u2029\u1680\u205f"):
+    bound = text.count(" ") + 1
+    if bound <= limit:
+        for separator in "\n\t\r":
+            if separator in text:
+                bound += text.count(separator)
+        if bound <= limit:
             return None
     words = word_count(text)
     return words if words > limit else None
@@ -107,8 +125,11 @@ class Issue:
     code: str
     message: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code", str(self.code))
+
     def to_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "criterion": self.criterion, "code": str(self.code),
+        return {"row": self.row, "column": self.column, "criterion": self.criterion, "code": self.code,
                 "message": self.message}
 
 
@@ -121,8 +142,11 @@ class Skipped:
     code: str
     to_row: int | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code", str(self.code))
+
     def to_dict(self) -> dict[str, Any]:
-        out = {"row": self.row, "reason": self.reason, "code": str(self.code)}
+        out = {"row": self.row, "reason": self.reason, "code": self.code}
         if self.to_row is not None:
             out["to_row"] = self.to_row
         return out
@@ -158,27 +182,36 @@ class RowChecker:
         self.limit = rubric.word_limit
         self.columns = dict(columns)
         self.criteria = [c for c in rubric.criterion_ids if c in self.columns]
+        self.criterion_columns = [(c, self.columns[c]) for c in self.criteria]
 
     def check(self, row: NominationRow) -> list[Issue]:
         issues: list[Issue] = []
         number, limit = row.row, self.limit
-        for cid in self.criteria:
-            text = row.answers.get(cid, "")
-            column = self.columns[cid]
-            if not text or text.isspace():
-                issues.append(Issue(number, column, cid, Reason.MISSING_ANSWER,
-                                    f"{cid} has no answer. Ask the nominator for one, or import it as it is: "
-                                    "judges will see an empty answer."))
-            elif len(text) < 30 and is_placeholder(text):
-                issues.append(Issue(number, column, cid, Reason.PLACEHOLDER_ANSWER,
-                                    f"{cid} only says {text.strip()!r}, which is not an answer. Ask the nominator "
-                                    "for one, or import it as it is: judges will score what is there."))
-            else:
-                words = over_limit(text, limit)
-                if words is not None:
+        answers, short, long = row.answers, 30, 2 * limit
+        for cid, column in self.criterion_columns:
+            text = answers.get(cid, "")
+            size = len(text)
+            if size > long and not text.isspace():
+                bound = text.count(" ") + 1  # over_limit(), inlined: this runs for every answer
+                if bound <= limit:
+                    for separator in "\n\t\r":
+                        if separator in text:
+                            bound += text.count(separator)
+                    if bound <= limit:
+                        continue
+                words = word_count(text)
+                if words > limit:
                     issues.append(Issue(number, column, cid, Reason.OVER_WORD_LIMIT,
                                         f"{cid} has {words} words; the limit is {limit}. It is imported in full: "
                                         "decide whether judges should read it all or ask for a shorter answer."))
+            elif not text or text.isspace():
+                issues.append(Issue(number, column, cid, Reason.MISSING_ANSWER,
+                                    f"{cid} has no answer. Ask the nominator for one, or import it as it is: "
+                                    "judges will see an empty answer."))
+            elif size < short and is_placeholder(text):
+                issues.append(Issue(number, column, cid, Reason.PLACEHOLDER_ANSWER,
+                                    f"{cid} only says {text.strip()!r}, which is not an answer. Ask the nominator "
+                                    "for one, or import it as it is: judges will score what is there."))
         nominee = row.nominee
         if not (nominee["name"] or nominee["email"] or nominee["team"]):
             issues.append(Issue(number, self.columns.get("nominee.name"), None, Reason.MISSING_NOMINEE,
@@ -186,7 +219,7 @@ class RowChecker:
                                 "the nomination cannot be matched to a person."))
         for field_name, target in (("email", "nominee.email"), ("nominator_email", "nominator.email")):
             value = nominee[field_name]
-            if value and not _EMAIL.match(value):
+            if value and not _email_ok(value):
                 issues.append(Issue(number, self.columns.get(target), None, Reason.INVALID_EMAIL,
                                     f"{value!r} does not look like an email address; check it."))
         for label, target in row.formula_cells:
@@ -208,23 +241,34 @@ class RowChecker:
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+@functools.lru_cache(maxsize=8192)
+def _email_ok(value: str) -> bool:
+    return _EMAIL.match(value) is not None
+
+
 # ---------------------------------------------------------------------------------------
 # Nominated more than once
 
 
+_APOSTROPHES = re.compile(r"['’`]")
+_NAME_SPLIT = re.compile(r"[^\w]+")
 _TITLES = {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "sir", "dame", "rev", "cllr"}
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise_name(text: str) -> str:
     """A name for matching only: case, accents, titles and punctuation ignored.
 
     >>> normalise_name("Dr  Zoë O'Brien-Smith"), normalise_name("zoe obrien smith")
     ('zoe obrien smith', 'zoe obrien smith')
     """
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    plain = re.sub(r"['’`]", "", plain)
-    words = [w for w in re.split(r"[^\w]+", plain) if w]
+    if text.isascii():
+        plain = text.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", text.casefold())
+        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    words = _NAME_SPLIT.split(_APOSTROPHES.sub("", plain))
+    words = [w for w in words if w]
     while words and words[0] in _TITLES:
         words = words[1:]
     return " ".join(words)
@@ -272,40 +316,38 @@ class DuplicateGroup:
 
 
 class DuplicateFinder:
-    """Collect a small key per row, then group rows that name the same nominee."""
+    """Collect a small key per row, then group rows that name the same nominee.
+
+    Only a few short strings are kept per row, so memory stays small for large files.
+    """
 
     def __init__(self) -> None:
-        self._entries: list[DuplicateEntry] = []
-        self._names: list[str] = []
-        self._nominators: list[str] = []
+        self._items: list[tuple] = []  # (row, source_key, nominator shown, submitted_at, reference, name, nominator key)
         self._parent: list[int] = []
         self._by_key: dict[str, int] = {}
 
     def add(self, *, row: int | None, source_key: str, nominee: Mapping[str, str], submitted_at: datetime | None,
             reference: str | None = None) -> None:
-        name = nominee.get("team") or nominee.get("name") or ""
-        if nominee.get("team") in ("yes",):
-            name = nominee.get("name") or ""
-        keys = []
-        email = (nominee.get("email") or "").strip().casefold()
-        if email:
-            keys.append(f"email:{email}")
-        normal = normalise_name(name)
-        if normal:
-            keys.append(f"name:{normal}|{normalise_name(nominee.get('organisation') or '')}")
-        if not keys:
+        team = nominee.get("team") or ""
+        name = nominee.get("name") or "" if team in ("", "yes") else team
+        email = nominee.get("email") or ""
+        normal = normalise_name(name) if name else ""
+        if not email and not normal:
             return
-        nominator = (nominee.get("nominator_email") or "").strip().casefold() or normalise_name(
-            nominee.get("nominator_name") or "")
-        index = len(self._entries)
-        self._entries.append(DuplicateEntry(row=row, source_key=source_key,
-                                            nominator=nominee.get("nominator_name") or nominee.get("nominator_email")
-                                            or "", submitted_at=submitted_at, reference=reference))
-        self._names.append(name.strip())
-        self._nominators.append(nominator)
+        index = len(self._items)
+        nominator_name, nominator_email = nominee.get("nominator_name") or "", nominee.get("nominator_email") or ""
+        nominator = nominator_email.strip().casefold() or (normalise_name(nominator_name) if nominator_name else "")
+        self._items.append((row, source_key, nominator_name or nominator_email, submitted_at, reference, name.strip(),
+                            nominator))
         self._parent.append(index)
-        for key in keys:
-            other = self._by_key.setdefault(key, index)
+        by_key = self._by_key
+        if email:
+            other = by_key.setdefault("e:" + email.strip().casefold(), index)
+            if other != index:
+                self._union(other, index)
+        if normal:
+            org = nominee.get("organisation") or ""
+            other = by_key.setdefault(f"n:{normal}|{normalise_name(org) if org else ''}", index)
             if other != index:
                 self._union(other, index)
 
@@ -322,32 +364,33 @@ class DuplicateFinder:
 
     def groups(self) -> list[DuplicateGroup]:
         members: dict[int, list[int]] = {}
-        for i in range(len(self._entries)):
-            members.setdefault(self._find(i), []).append(i)
+        for i in range(len(self._items)):
+            if self._parent[i] != i or i in members:
+                members.setdefault(self._find(i), []).append(i)
         out = []
-        for indexes in members.values():
-            if len(indexes) < 2 or all(self._entries[i].row is None for i in indexes):
+        for root, others in members.items():
+            indexes = sorted({root, *others})
+            items = [self._items[i] for i in indexes]
+            if all(item[0] is None for item in items):
                 continue
-            entries = [self._entries[i] for i in indexes]
+            entries = [DuplicateEntry(row=r, source_key=k, nominator=who, submitted_at=when, reference=ref)
+                       for r, k, who, when, ref, _, _ in items]
             # Newest: latest submission time; rows without one count as older, then file order.
             order = sorted(range(len(entries)), key=lambda k: (
                 entries[k].submitted_at is not None,
                 entries[k].submitted_at.replace(tzinfo=None) if entries[k].submitted_at else datetime.min,
                 entries[k].row if entries[k].row is not None else -1))
             entries[order[-1]].newest = True
-            nominators = [self._nominators[i] for i in indexes]
+            nominators = [item[6] for item in items]
             distinct = {n for n in nominators if n}
-            if len(distinct) <= 1 and all(nominators):
+            if len(distinct) <= 1:
                 kind = "resubmission"
-            elif len(distinct) == len(nominators) and all(nominators):
+            elif len(distinct) == len(nominators):
                 kind = "second_nominator"
-            elif not all(nominators) and len(distinct) <= 1:
-                kind = "resubmission"
             else:
                 kind = "resubmission_and_second_nominator"
-            name = self._names[indexes[0]]
             group_id = "D-" + hashlib.sha1("|".join(sorted(e.source_key for e in entries)).encode()).hexdigest()[:8]
-            out.append(DuplicateGroup(id=group_id, nominee=name, kind=kind,
+            out.append(DuplicateGroup(id=group_id, nominee=items[0][5], kind=kind,
                                       entries=sorted(entries, key=lambda e: (e.row is None, e.row or 0))))
         out.sort(key=lambda g: min(g.rows))
         for group in out:
