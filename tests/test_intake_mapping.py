@@ -17,6 +17,7 @@ from workbench.intake.mapping import (
     save_mapping,
 )
 from workbench.intake.reading import Column, FormulaText, clean_header, column_kind
+from workbench.vocabulary import Term, Vocabulary
 
 
 def columns(headers):
@@ -150,19 +151,23 @@ def test_saved_mapping_with_an_unknown_target_is_refused(tmp_path, inclusive_lea
         load_mapping(tmp_path / "missing.yaml")
 
 
-def test_equality_columns_come_from_the_shared_vocabulary_when_present(tmp_path, inclusive_leader):
-    vocabulary = tmp_path / "equality.yaml"
-    vocabulary.write_text("protected_characteristics:\n  - id: race\n    title: Race\n    monitoring_headers: "
-                          "['Ethnic background (self-described)']\n  - id: carer\n    monitoring_headers: "
-                          "['Do you look after someone?']\n", encoding="utf-8")
+def test_equality_columns_come_from_the_shared_vocabulary(inclusive_leader):
+    shipped = equality_targets()
+    custom = Vocabulary(terms=(
+        Term("race", "protected_characteristic", "Race", "Race", (), ("Ethnic background (self-described)",)),
+        Term("sex", "protected_characteristic", "Sex", "Sex", ("women",), ()),
+        Term("direct", "discrimination_type", "Direct", "Direct", (), ()),
+    ))
+    empty = Vocabulary(terms=())
 
-    from_file = equality_targets(vocabulary)
-
-    assert [(t.id, t.phrases) for t in from_file] == [
-        ("equality.race", ("Ethnic background (self-described)",)),
-        ("equality.carer", ("Do you look after someone?",))]
-    assert [t.id for t in equality_targets(tmp_path / "absent.yaml")][:3] == [
-        "equality.age", "equality.disability", "equality.gender-reassignment"]
+    assert [t.id for t in shipped] == [
+        "equality.age", "equality.disability", "equality.gender-reassignment", "equality.marriage-civil-partnership",
+        "equality.pregnancy-maternity", "equality.race", "equality.religion-belief", "equality.sex",
+        "equality.sexual-orientation"]
+    assert "what is your age" in shipped[0].phrases
+    assert [(t.id, t.label, t.phrases) for t in equality_targets(custom)] == [
+        ("equality.race", "Equality monitoring: Race", ("Ethnic background (self-described)",))]
+    assert [t.id for t in equality_targets(empty)][:2] == ["equality.age", "equality.disability"]
 
 
 def test_row_parser_joins_merged_columns_and_keeps_answers_verbatim(inclusive_leader):

@@ -20,7 +20,7 @@ Targets:
   ``nominee.is_team`` (a yes/no "team nomination?" question);
 - ``nominator.name``, ``nominator.email``;
 - ``submission.timestamp``, ``submission.id``, ``submission.category``;
-- ``equality.<characteristic>`` (from ``rubrics/vocabulary/equality.yaml`` when present).
+- ``equality.<characteristic>`` (the ``monitoring_headers`` in ``rubrics/vocabulary/equality.yaml``).
 
 >>> from workbench.intake.reading import Column
 >>> from workbench.rubric import load_rubric
@@ -51,7 +51,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from workbench.errors import Problem, ValidationFailed, WorkbenchError
 from workbench.intake.reading import Column, FormulaText, clean_header
-from workbench.rubric import RUBRICS_DIR, Rubric
+from workbench.rubric import Rubric
 
 #: Below this confidence a column is left unmapped.
 MIN_CONFIDENCE = 0.34
@@ -139,21 +139,20 @@ EQUALITY_FALLBACK: dict[str, tuple[str, ...]] = {
 
 
 @functools.lru_cache(maxsize=4)
-def equality_targets(vocabulary: Path | None = None) -> tuple[Target, ...]:
-    """Targets for equality-monitoring columns, from the shared vocabulary when it has them."""
-    path = vocabulary or RUBRICS_DIR / "vocabulary" / "equality.yaml"
+def equality_targets(vocabulary: Any = None) -> tuple[Target, ...]:
+    """Targets for equality-monitoring columns: each protected characteristic's
+    ``monitoring_headers`` from the shared vocabulary (:mod:`workbench.vocabulary`, by default
+    ``rubrics/vocabulary/equality.yaml``), or :data:`EQUALITY_FALLBACK` when it has none."""
     entries: dict[str, tuple[str, tuple[str, ...]]] = {}
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
-    except (OSError, yaml.YAMLError):
-        document = None
-    for item in (document or {}).get("protected_characteristics", []) if isinstance(document, dict) else []:
-        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-            continue
-        headers = tuple(h for h in item.get("monitoring_headers") or () if isinstance(h, str) and h.strip())
-        if headers:
-            label = item.get("title") or item.get("label") or item.get("name") or item["id"]
-            entries[item["id"]] = (str(label), headers)
+        from workbench.vocabulary import PROTECTED_CHARACTERISTIC, load_vocabulary
+
+        vocabulary = vocabulary if vocabulary is not None else load_vocabulary()
+        for term in vocabulary.terms_of_kind(PROTECTED_CHARACTERISTIC):
+            if term.monitoring_headers:
+                entries[term.id] = (term.label, tuple(term.monitoring_headers))
+    except (ImportError, OSError, WorkbenchError):
+        entries = {}  # a broken vocabulary file is reported by its own checker; import still works
     if not entries:
         entries = {key: (key.replace("-", " ").capitalize(), phrases) for key, phrases in EQUALITY_FALLBACK.items()}
     return tuple(Target(f"equality.{key}", f"Equality monitoring: {label}", "equality", phrases)
