@@ -210,6 +210,8 @@ class Assignment(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | withdrawn
+    #: ``judge`` (award judging), ``assessor`` (first marker) or ``iqa`` (second marker), see workbench.marking
+    role: Mapped[str] = mapped_column(String(20), default="judge", server_default="judge")
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
@@ -256,6 +258,44 @@ class ModerationEvent(Base):
     rationale: Mapped[str] = mapped_column(Text, default="")
     moderator: Mapped[str] = mapped_column(String(300))
     rubric_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Submission(Base):
+    """A learner's written work in unit marking (what assessors read); identity stays in :class:`Nominee`.
+
+    One per nomination. Kept out of :class:`Answer` because it answers the whole unit, not one
+    rubric criterion.
+    """
+
+    __tablename__ = "submissions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nomination_id: Mapped[int] = mapped_column(ForeignKey("nominations.id", ondelete="CASCADE"), unique=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    word_count: Mapped[int] = mapped_column(Integer, default=0)
+    source_file: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    source_format: Mapped[str] = mapped_column(String(10), default="")  # docx | txt | xlsx | csv
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+
+    nomination: Mapped[Nomination] = relationship()
+
+
+class CheckEvent(Base):
+    """A rubric check (e.g. a common misconception) ticked or unticked by a marker. Append-only:
+    the newest event per (assignment, check) is current, as for :class:`ScoreEvent`."""
+
+    __tablename__ = "check_events"
+    __table_args__ = (Index("ix_check_current", "assignment_id", "check_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    judge_id: Mapped[int] = mapped_column(ForeignKey("judges.id"))
+    nomination_id: Mapped[int] = mapped_column(ForeignKey("nominations.id", ondelete="CASCADE"))
+    check_id: Mapped[str] = mapped_column(String(40))
+    ticked: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+    rubric_hash: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
