@@ -334,3 +334,26 @@ def test_import_group_is_shared_with_other_modules():
     assert import_subparsers(subparsers) is actions
     assert {"nominations", "test-thing"} <= set(actions.choices)
     assert parser.parse_args(["import", "test-thing"]).handler(None) == 7
+
+
+def test_nominee_in_an_earlier_file_is_a_duplicate_too(tmp_path, sqlite_url):
+    first = write_csv(tmp_path / "week1.csv", [CSV_ROWS[0], CSV_ROWS[1]])
+    second = write_csv(tmp_path / "week2.csv", [
+        CSV_ROWS[0], ["05/03/2026 11:00:00", "Cal Obi", "Siobhan O'Neill", "Northshire NHS Foundation Trust",
+                      "Yes", "Yes", "Yes", "Yes"]])
+    import_nominations(path=first, rubric="inclusive-leader", url=sqlite_url)
+
+    report = import_nominations(path=second, rubric="inclusive-leader", url=sqlite_url)
+
+    [group] = report.duplicates
+    assert (group.kind, group.rows, group.newest.row) == ("second_nominator", [2], 2)
+    assert [(e.row, e.reference) for e in group.entries] == [(2, None), (None, "N0001")]
+    assert group.message == (
+        "Siobhan O'Neill is nominated in row 2 and nomination N0001 (already imported), by different nominators. "
+        "Row 2 is the newest (by time submitted). Nothing was merged: choose which to keep (the newer, the older, "
+        "or both).")
+    assert [c.to_dict() for c in report.changes] == [
+        {"nomination": "N0001", "row": None, "field": "status", "before": "active", "after": "duplicate-pending"}]
+    with session_scope(sqlite_url) as s:
+        assert [n.status for n in s.scalars(select(Nomination).order_by(Nomination.id))] == [
+            "duplicate-pending", "duplicate-pending"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -61,7 +62,10 @@ from workbench.rubric import Rubric, load_rubric
 from workbench.store import Answer, EqualityAnswer, Nomination, Nominee, session_scope
 
 BATCH_SIZE = 500
+_NOMINEE_FIELDS = ("name", "email", "job_title", "organisation", "team", "nominator_name", "nominator_email")
 PREVIEW_ROWS = 5
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 MappingArg = ColumnMapping | SavedMapping | Mapping[str | int, str | None] | str | os.PathLike | None
@@ -485,6 +489,15 @@ def _import(session: Session, path: Path, table: Table, rubric: Rubric, mapping:
         if len(inserts) + len(updates) >= BATCH_SIZE:
             flush()
     flush()
+    # Nominations already in the round that this file did not bring (another file, or a row whose
+    # key changed in a corrected file) take part in the duplicate check too.
+    earlier = [e for k, e in existing.items() if k not in seen]
+    if earlier:
+        by_id = {e.id: (k, e) for k, e in existing.items() if k not in seen}
+        for person in session.scalars(select(Nominee).where(Nominee.nomination_id.in_(list(by_id)))):
+            key, known = by_id[person.nomination_id]
+            scan.finder.add(row=None, source_key=key, reference=known.reference, submitted_at=known.submitted_at,
+                            nominee={f: getattr(person, f) or "" for f in _NOMINEE_FIELDS})
     scan.finish()
 
     statuses = duplicate_statuses(report.duplicates, duplicates)
@@ -508,6 +521,10 @@ def _import(session: Session, path: Path, table: Table, rubric: Rubric, mapping:
         for k, e in existing.items() if e.source_file == path.name and k not in seen
     ]
     session.flush()
+    # Counts only: answers and identities are never logged.
+    log.info("import %s into round %r: %d rows, %d new, %d updated, %d unchanged, %d skipped, %d warnings",
+             path.name, round_.name, report.rows_read, report.imported, report.updated, report.unchanged,
+             len(report.skipped), len(report.warnings))
     return report
 
 
