@@ -331,33 +331,37 @@ def _balance_new(new: list[dict], loads: dict[int, int], blocked: set, on_nomina
         high, low = max(loads.values()), min(loads.values())
         if high - low <= 1:
             return moved, []
-        move = None
-        for lo in sorted((j for j in loads if loads[j] == low)):
-            for hi in sorted((j for j in loads if loads[j] == high)):
-                for row in by_judge[hi]:
-                    n = row["nomination_id"]
-                    if (lo, n) not in blocked and lo not in on_nomination[n]:
-                        move = (hi, lo, row)
-                        break
-                if move:
-                    break
-            if move:
-                break
+        move = _find_move(loads, {j: [r["nomination_id"] for r in rows] for j, rows in by_judge.items()},
+                          lambda j, n: (j, n) not in blocked and j not in on_nomination[n])
         if move is None:
             return moved, [f"Loads could not be balanced to within one ({low} to {high}): the least busy judges "
-                           "have conflicts with every nomination the busiest ones could give up."]
-        hi, lo, row = move
-        n = row["nomination_id"]
+                           "have conflicts with every nomination the busier ones could give up."]
+        hi, lo, n = move
+        row = next(r for r in by_judge[hi] if r["nomination_id"] == n)
         by_judge[hi].remove(row)
         on_nomination[n].discard(hi)
         on_nomination[n].add(lo)
         row["judge_id"] = lo
-        row["reason"] = (f"Moved from {names[hi]} ({high} nominations) to {names[lo]} ({low}) to keep loads within "
-                         f"one; {names[lo]} has no conflict with {reference[n]}.")
+        row["reason"] = (f"Moved from {names[hi]} ({loads[hi]} nominations) to {names[lo]} ({loads[lo]}) to keep "
+                         f"loads within one; {names[lo]} has no conflict with {reference[n]}.")
         by_judge[lo].append(row)
         loads[hi] -= 1
         loads[lo] += 1
         moved += 1
+
+
+def _find_move(loads: dict[int, int], movable: dict[int, list[int]], allowed) -> tuple[int, int, int] | None:
+    """(from judge, to judge, nomination): the busiest judge that can hand a nomination to a judge
+    with at least two fewer. Each move lowers the sum of squared loads, so repeating ends."""
+    by_load = sorted(loads, key=lambda j: (loads[j], j))
+    for hi in reversed(by_load):
+        for lo in by_load:
+            if loads[hi] - loads[lo] <= 1:
+                break
+            for n in movable.get(hi, []):
+                if allowed(lo, n):
+                    return hi, lo, n
+    return None
 
 
 def _insert_with_positions(session: Session, *, round_: Round, rows: list[dict], seed: int) -> None:
@@ -464,31 +468,23 @@ def rebalance(session: Session, *, round_: Round, actor: str = "") -> int:
         loads = judge_loads(session, round_=round_)
         if not loads or max(loads.values()) - min(loads.values()) <= 1:
             return moved
-        high, low = max(loads.values()), min(loads.values())
         blocked = _blocked_pairs(session, round_)
-        move = None
-        for hi in sorted(j for j in loads if loads[j] == high):
-            for assignment in _unstarted(session, round_, hi):
-                for lo in sorted(j for j in loads if loads[j] == low):
-                    if (lo, assignment.nomination_id) not in blocked:
-                        move = (assignment, lo)
-                        break
-                if move:
-                    break
-            if move:
-                break
+        unstarted = {j: _unstarted(session, round_, j) for j in loads}
+        move = _find_move(loads, {j: [a.nomination_id for a in rows] for j, rows in unstarted.items()},
+                          lambda j, n: (j, n) not in blocked)
         if move is None:
             return moved
-        assignment, lo = move
-        reference = session.get(Nomination, assignment.nomination_id).reference
-        hi = assignment.judge_id
+        hi, lo, nomination_id = move
+        assignment = next(a for a in unstarted[hi] if a.nomination_id == nomination_id)
+        reference = session.get(Nomination, nomination_id).reference
         session.delete(assignment)
         session.flush()
-        _add_row(session, round_=round_, judge_id=lo, nomination_id=assignment.nomination_id,
-                 reason=f"Moved from {names[hi]} ({high} nominations, not yet started) to {names[lo]} ({low}) to keep "
-                        f"loads within one after a change; {names[lo]} has no conflict with {reference}.")
+        _add_row(session, round_=round_, judge_id=lo, nomination_id=nomination_id,
+                 reason=f"Moved from {names[hi]} ({loads[hi]} nominations, this one not yet started) to {names[lo]} "
+                        f"({loads[lo]}) to keep loads within one after a change; {names[lo]} has no conflict with "
+                        f"{reference}.")
         session.add(AuditEvent(round_id=round_.id, action="assignment-moved", actor=actor, detail={
-            "nomination_id": assignment.nomination_id, "reference": reference, "from_judge_id": hi,
+            "nomination_id": nomination_id, "reference": reference, "from_judge_id": hi,
             "to_judge_id": lo}))
         moved += 1
 
