@@ -1,0 +1,255 @@
+"""A units × raters ratings table, coded once and shared by every agreement statistic.
+
+Rows are units (nominations, answers, cases), columns are raters (judges). A missing
+rating is ``NaN``, ``None`` or an empty string. Ratings are numbers, or labels (any
+strings) for the nominal statistics. A *scale* declares the possible values in order:
+numbers (``[0, 1, 2, 3, 4, 5]``) or labels (``["Not met", "Partly met", "Met"]``);
+weights and ordinal distances then follow the scale, including values nobody used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from workbench.errors import WorkbenchError
+
+#: Integer ratings spanning at most this many values are coded with a lookup table.
+_LOOKUP_SPAN = 4096
+
+
+class RatingsError(WorkbenchError, ValueError):
+    """The ratings table cannot be used as given; the message says what to change."""
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        return bool(value != value)  # NaN, pd.NA-like
+    except (TypeError, ValueError):
+        return False
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _to_float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _describe(values: Sequence[Any], limit: int = 8) -> str:
+    shown = ", ".join(_label(v) for v in list(values)[:limit])
+    return shown + (", …" if len(values) > limit else "")
+
+
+class Ratings:
+    """Ratings coded for the agreement statistics.
+
+    ``values`` holds the numbers (``NaN`` = missing) when every rating is a number;
+    ``codes`` holds each rating's index into ``categories`` (``-1`` = missing).
+
+    >>> r = Ratings([[1, 1], [2, None], ["", 3]])
+    >>> r.shape, r.numeric, r.categories.tolist(), int(r.observed)
+    ((3, 2), True, [1.0, 2.0, 3.0], 4)
+    >>> Ratings([["yes", "no"], ["no", "no"]]).categories.tolist()
+    ['no', 'yes']
+    """
+
+    def __init__(self, table: Any, *, scale: Sequence[Any] | None = None, nominal: bool = False):
+        unit_labels = rater_labels = None
+        if hasattr(table, "to_numpy") and hasattr(table, "columns"):
+            unit_labels = [str(u) for u in table.index]
+            rater_labels = [str(c) for c in table.columns]
+            table = table.to_numpy()
+        array = np.asarray(table)
+        if array.ndim != 2:
+            raise RatingsError(
+                f"Ratings must be a table with one row per unit and one column per rater; got {array.ndim} dimension(s)."
+            )
+        self.shape: tuple[int, int] = (int(array.shape[0]), int(array.shape[1]))
+        self.unit_labels = unit_labels or [str(i + 1) for i in range(self.shape[0])]
+        self.rater_labels = rater_labels or [f"rater {j + 1}" for j in range(self.shape[1])]
+        self.nominal_only = bool(nominal)
+        if array.dtype.kind in "biuf":
+            self._init_numeric(array.astype(float, copy=False), scale)
+        else:
+            self._init_objects(array, scale)
+
+    # -- construction --------------------------------------------------------------------
+
+    def _init_numeric(self, values: np.ndarray, scale: Sequence[Any] | None) -> None:
+        self.values: np.ndarray | None = values
+        self.numeric = not self.nominal_only
+        self.ordered = not self.nominal_only
+        self.mask = ~np.isnan(values)
+        observed = values[self.mask]
+        if scale is not None:
+            categories = np.asarray(self._numeric_scale(scale), dtype=float)
+        else:
+            categories = None
+        self._flat_codes, self.categories = self._code_numbers(observed, categories)
+
+    def _init_objects(self, array: np.ndarray, scale: Sequence[Any] | None) -> None:
+        flat = array.ravel()
+        missing = np.fromiter((_is_missing(v) for v in flat), dtype=bool, count=flat.size)
+        self.mask = ~missing.reshape(array.shape)
+        present = flat[~missing]
+        numbers = [_to_float(v) for v in present]
+        if all(n is not None for n in numbers):
+            values = np.full(flat.size, np.nan)
+            values[~missing] = np.asarray(numbers, dtype=float)
+            self._init_numeric(values.reshape(array.shape), scale)
+            return
+        self.values = None
+        self.numeric = False
+        labels = np.asarray([_label(v) for v in present], dtype=object)
+        if scale is not None:
+            categories = np.asarray([_label(v) for v in scale], dtype=object)
+            if len(set(categories)) != len(categories):
+                raise RatingsError(f"The scale lists a value twice: {_describe(categories)}. List each value once.")
+            self.ordered = not self.nominal_only
+        else:
+            categories = np.asarray(sorted(set(labels)), dtype=object)
+            self.ordered = False
+        index = {c: i for i, c in enumerate(categories)}
+        unknown = sorted({c for c in labels if c not in index})
+        if unknown:
+            raise RatingsError(
+                f"Rating(s) {_describe(unknown)} are not on the scale ({_describe(categories)}). "
+                "Correct the ratings or add the values to the scale."
+            )
+        self.categories = categories
+        self._flat_codes = np.fromiter((index[c] for c in labels), dtype=np.intp, count=labels.size)
+
+    @staticmethod
+    def _numeric_scale(scale: Sequence[Any]) -> list[float]:
+        numbers = [_to_float(v) for v in scale]
+        if any(n is None for n in numbers):
+            raise RatingsError(
+                f"The ratings are numbers but the scale has labels ({_describe(list(scale))}). "
+                "Give the scale as the numbers judges use."
+            )
+        if len(set(numbers)) != len(numbers):
+            raise RatingsError(f"The scale lists a value twice: {_describe(list(scale))}. List each value once.")
+        return sorted(numbers)
+
+    @staticmethod
+    def _code_numbers(observed: np.ndarray, categories: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Each observed number's index into the categories (the scale, or the values seen)."""
+        if observed.size == 0:
+            return np.zeros(0, dtype=np.intp), (categories if categories is not None else np.zeros(0))
+        if not np.isfinite(observed).all():
+            raise RatingsError("A rating is infinite. Use a finite number, or leave the cell empty if it is missing.")
+        lo, hi = float(observed.min()), float(observed.max())
+        integral = hi - lo <= _LOOKUP_SPAN and bool(np.all(observed == np.floor(observed)))
+        if integral and (categories is None or np.all(categories == np.floor(categories))):
+            offset = (observed - lo).astype(np.intp)
+            span = int(hi - lo) + 1
+            if categories is None:
+                present = np.bincount(offset, minlength=span) > 0
+                lookup = np.cumsum(present) - 1
+                return lookup[offset], lo + np.flatnonzero(present).astype(float)
+            lookup = np.full(span, -1, dtype=np.intp)
+            inside = (categories >= lo) & (categories <= hi)
+            lookup[(categories[inside] - lo).astype(np.intp)] = np.flatnonzero(inside)
+            codes = lookup[offset]
+        elif categories is None:
+            categories, codes = np.unique(observed, return_inverse=True)
+            return codes.astype(np.intp, copy=False), categories
+        else:
+            codes = np.searchsorted(categories, observed)
+            codes[codes >= len(categories)] = len(categories) - 1
+            codes[categories[codes] != observed] = -1
+        if (codes < 0).any():
+            off = np.unique(observed[codes < 0])
+            raise RatingsError(
+                f"Rating(s) {_describe(off)} are not on the scale ({_describe(categories)}). "
+                "Correct the ratings or add the values to the scale."
+            )
+        return codes, categories
+
+    @classmethod
+    def _subset(cls, parent: Ratings, rows: np.ndarray) -> Ratings:
+        new = cls.__new__(cls)
+        new.shape = (int(len(rows)), parent.shape[1])
+        new.unit_labels = [parent.unit_labels[i] for i in rows]
+        new.rater_labels = parent.rater_labels
+        new.nominal_only = parent.nominal_only
+        new.numeric, new.ordered, new.categories = parent.numeric, parent.ordered, parent.categories
+        new.values = None if parent.values is None else parent.values[rows]
+        new.mask = parent.mask[rows]
+        codes = parent.codes[rows]
+        new.__dict__["codes"] = codes
+        new._flat_codes = codes[new.mask]
+        if "counts" in parent.__dict__:
+            new.__dict__["counts"] = parent.counts[rows]
+        return new
+
+    # -- derived tables ------------------------------------------------------------------
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> Ratings:
+        """These units only (repeats allowed, as in a bootstrap resample)."""
+        return Ratings._subset(self, np.asarray(rows, dtype=np.intp))
+
+    @property
+    def observed(self) -> int:
+        """How many ratings are present."""
+        return int(self._flat_codes.size)
+
+    @cached_property
+    def codes(self) -> np.ndarray:
+        """``(units, raters)`` category indices, ``-1`` where the rating is missing."""
+        codes = np.full(self.shape, -1, dtype=np.intp)
+        codes[self.mask] = self._flat_codes
+        return codes
+
+    @cached_property
+    def counts(self) -> np.ndarray:
+        """``(units, categories)``: how many raters put each unit in each category."""
+        units, raters = self.shape
+        q = len(self.categories)
+        unit_of = np.flatnonzero(self.mask.ravel()) // max(raters, 1)
+        flat = np.bincount(unit_of * q + self._flat_codes, minlength=units * q)
+        return flat.reshape(units, q).astype(float)
+
+    @cached_property
+    def per_unit(self) -> np.ndarray:
+        """How many ratings each unit has."""
+        return self.mask.sum(axis=1)
+
+    @cached_property
+    def category_values(self) -> np.ndarray | None:
+        """Positions of the categories for distance-based weights: the numbers themselves,
+        or 0, 1, 2, … for an ordered list of labels; ``None`` when the categories have no order."""
+        if not self.ordered:
+            return None
+        if self.values is not None:
+            return np.asarray(self.categories, dtype=float)
+        return np.arange(len(self.categories), dtype=float)
+
+
+def as_ratings(data: Any, *, scale: Sequence[Any] | None = None, nominal: bool = False) -> Ratings:
+    """``data`` as :class:`Ratings`; an existing :class:`Ratings` is reused as it is."""
+    if isinstance(data, Ratings) and scale is None and not nominal:
+        return data
+    return Ratings(data, scale=scale, nominal=nominal)
