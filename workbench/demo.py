@@ -1,7 +1,8 @@
 """A realistic synthetic panel for trying the workbench: no real people, fixed seed.
 
 ``build_demo`` writes 40 Inclusive Leader nominations, 6 judges of distinct severity, some
-conflicts of interest, three judges per nomination, and a few strong disagreements.
+conflicts of interest, three judges per nomination, and a few strong disagreements. Every
+score is given; two of the lay member's scoresheets are left unsubmitted so they can be edited.
 
 >>> from workbench.demo import nomination_text
 >>> import random
@@ -234,6 +235,10 @@ def build_demo(*, url: str | None = None, seed: int = DEMO_SEED, nominations: in
         for a in assignments:
             by_nomination.setdefault(a.nomination_id, []).append(a)
         disagree = sorted(rng.sample(sorted(by_nomination), 4))
+        # Leave the lay member's last two scoresheets open, so the demo has something to edit.
+        lay = judges[1].id
+        keep_open = {(lay, a.nomination_id) for a in assignments if a.judge_id == lay}
+        keep_open = set(sorted(keep_open)[-2:])
         scores = 0
         for nomination_id, group in by_nomination.items():
             for position, a in enumerate(group):
@@ -249,7 +254,8 @@ def build_demo(*, url: str | None = None, seed: int = DEMO_SEED, nominations: in
                                       "Good staff survey evidence."]),
                                  actor="demo", source="demo", check_rubric_file=False)
                     scores += 1
-                submit_assignment(s, round_=round_, judge_id=a.judge_id, nomination_id=nomination_id)
+                if (a.judge_id, nomination_id) not in keep_open:
+                    submit_assignment(s, round_=round_, judge_id=a.judge_id, nomination_id=nomination_id)
         links = {}
         for judge in judges:
             token = secrets.token_urlsafe(16)
