@@ -49,3 +49,25 @@ def test_alert_escapes_html_and_clears():
     alert.clear()
     assert (alert.value, alert.kind) == ("", "")
     assert _View().works() == 42
+
+
+def test_overview_shows_round_and_progress(tmp_path):
+    from workbench.app.overview import OverviewView
+    from workbench.demo import build_demo
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    build_demo(url=url)
+    view = OverviewView(url=url)
+    assert view.alert.kind == ""
+    assert ("40 nominations, 3 judges each" in view.summary.value
+            and "Scoresheets submitted: 118 of 120." in view.summary.value)
+    assert view.progress.value.count("<tr><td>") == 6
+    assert '<a href="judge.ipynb">Score nominations</a>' in view.apps.value
+
+
+def test_overview_without_rounds_says_what_to_do(tmp_path):
+    from workbench.app.overview import OverviewView
+
+    view = OverviewView(url=f"sqlite:///{tmp_path / 'empty.db'}")
+    assert view.alert.kind == "error"
+    assert view.alert.text == ("There are no judging rounds yet. Import nominations or run `workbench demo` first.")
