@@ -37,7 +37,7 @@ from workbench.agreement.kappa import (
     gwet_ac2,
     percent_agreement,
 )
-from workbench.agreement.ratings import Ratings, RatingsError, as_ratings
+from workbench.agreement.ratings import Ratings, RatingsError, as_ratings, read_ratings_csv
 from workbench.agreement.report import REPORT_KEYS, agreement_report, format_report
 from workbench.agreement.statistic import Interval, Stat
 
@@ -46,5 +46,5 @@ __all__ = [
     "agreement_report", "agreement_weights", "as_ratings", "bootstrap_ci", "brennan_prediger", "cohen_kappa",
     "fleiss_kappa", "format_report", "gwet_ac1", "gwet_ac2", "icc", "intraclass_correlations", "judge_diagnostics",
     "judge_flags", "kendall_w", "krippendorff_alpha", "krippendorff_alphas", "normalise_scores",
-    "percent_agreement",
+    "percent_agreement", "read_ratings_csv",
 ]

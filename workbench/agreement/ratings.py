@@ -9,13 +9,16 @@ weights and ordinal distances then follow the scale, including values nobody use
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from workbench.errors import WorkbenchError
+from workbench.errors import NotFound, Problem, ValidationFailed, WorkbenchError
 
 #: Integer ratings spanning at most this many values are coded with a lookup table.
 _LOOKUP_SPAN = 4096
@@ -253,3 +256,74 @@ def as_ratings(data: Any, *, scale: Sequence[Any] | None = None, nominal: bool =
     if isinstance(data, Ratings) and scale is None and not nominal:
         return data
     return Ratings(data, scale=scale, nominal=nominal)
+
+
+def _delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in ",;\t"}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def read_ratings_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """A ratings CSV as a units × raters table: first column the unit id, then one column per rater.
+
+    An empty cell is a missing rating. Columns whose cells are all numbers become numbers;
+    otherwise the ratings stay as text (labels). Commas, semicolons or tabs are accepted, in
+    UTF-8 or Windows-1252.
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with open(f"{folder}/r.csv", "w", encoding="utf-8") as f:
+    ...     _ = f.write("nomination,Ann,Raj\\nN1,4,5\\nN2,,3\\n")
+    >>> read_ratings_csv(f"{folder}/r.csv").to_dict("index")
+    {'N1': {'Ann': 4.0, 'Raj': 5.0}, 'N2': {'Ann': nan, 'Raj': 3.0}}
+    """
+    from workbench.intake.reading import detect_encoding  # shared with nomination import
+
+    path = Path(path)
+    if not path.is_file():
+        raise NotFound(f"No ratings file at {path}. Check the name and folder.")
+    encoding = detect_encoding(path)
+    with path.open("r", encoding=encoding, newline="") as f:
+        first = f.readline()
+    if not first.strip():
+        raise RatingsError(f"{path.name} is empty. The first row should name the unit column and each rater.")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding=encoding,
+                            sep=_delimiter(first), engine="c", skipinitialspace=True)
+    except pd.errors.ParserError as exc:
+        raise RatingsError(
+            f"{path.name} could not be read as a table ({exc}). Every row needs the same columns as the first row."
+        ) from None
+    name = path.name
+    if table.shape[1] < 2:
+        raise RatingsError(
+            f"{name} has no rater columns. The first column is the unit id; add one column of ratings per rater."
+        )
+    unit_column, raters = table.columns[0], [str(c).strip() for c in table.columns[1:]]
+    problems = []
+    for i, rater in enumerate(raters):
+        if not rater or rater.startswith("Unnamed:"):
+            problems.append(Problem(name, f"column {i + 2}", "This rater column has no name in the first row; add one."))
+    units = table[unit_column].str.strip()
+    seen: dict[str, int] = {}
+    for row, unit in enumerate(units, start=2):
+        if not unit:
+            problems.append(Problem(name, f"row {row}", "The unit id (first column) is empty; give each row an id."))
+        elif unit in seen:
+            problems.append(Problem(name, f"row {row}", f"Unit {unit!r} also appears in row {seen[unit]}; "
+                                                        "give each unit one row."))
+        else:
+            seen[unit] = row
+    if problems:
+        raise ValidationFailed(problems)
+    cells = table.iloc[:, 1:].apply(lambda col: col.str.strip())
+    cells = cells.mask(cells == "")
+    numbers = cells.apply(lambda col: pd.to_numeric(col, errors="coerce"))
+    if bool((numbers.notna() | cells.isna()).all().all()):
+        result = numbers.astype(float)
+    else:
+        result = cells.astype(object).where(cells.notna(), None)
+    result.index = pd.Index(units, name=str(unit_column).strip())
+    result.columns = raters
+    return result

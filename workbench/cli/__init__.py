@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "rubric",
     "demo",
     "intake",
+    "agreement",
 ]
 
 DESCRIPTION = """\
