@@ -299,6 +299,21 @@ class CheckEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
+class AccessToken(Base):
+    """The hash of a secret link for a role other than judge (``organiser``); judges' are on :class:`Judge`.
+
+    Only the SHA-256 of the token is stored. Issuing a new one revokes the old (``revoked_at``).
+    """
+
+    __tablename__ = "access_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role: Mapped[str] = mapped_column(String(30), index=True)
+    label: Mapped[str] = mapped_column(String(300), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
 class AuditEvent(Base):
     """Everything else worth a line in the audit trail: conflicts, withdrawals, migrations."""
 
