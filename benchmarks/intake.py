@@ -11,10 +11,10 @@ Each contender runs in a fresh Python process, so every peak RSS is its own:
 - ``workbench import``: the full import into a new SQLite file.
 
 Target: ``workbench preview`` within 1.5x of ``calamine``. Times exclude importing the
-libraries (a fixed start-up cost, printed separately); each is the best of ``--repeat`` runs. Memory: rows stream, so the
-Python-side peak (tracemalloc) of our pipeline should stay flat as the file grows; it is
-measured at a quarter of the rows and at all of them. (calamine itself holds the parsed
-sheet in native memory, which shows in RSS, not in tracemalloc.)
+libraries (a fixed start-up cost, printed separately); each is the best of ``--repeat`` runs.
+Memory: rows stream, so the Python-side peak (tracemalloc) of our pipeline should stay flat
+as the file grows; it is measured at a quarter of the rows and at all of them. (calamine
+itself holds the parsed sheet in native memory, which shows in RSS, not in tracemalloc.)
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ FORMS_HEADER = ["ID", "Start time", "Completion time", "Email", "Name", "Nominee
                 "Is this a team nomination?", Q1_TEXT, "Question 2 - promoting equality", Q3_TEXT, Q4_TEXT,
                 "What is your ethnic group?", "Do you consider yourself to have a disability?", "Anything else?"]
 
-EMOJI_ANSWER = "Set up the “Voices Heard” forum 😀🌍 with\nZoë, José and Siobhán —\r\nmissed appointments fell 38%→12%."
+EMOJI_ANSWER = ("Set up the “Voices Heard” forum 😀🌍 with\nZoë, José and Siobhán —\r\n"
+                "missed appointments fell 38%→12%.")
 LONG_ANSWER = " ".join(["evidence"] * 612)
 
 

@@ -171,7 +171,8 @@ def test_xlsx_merged_header_over_two_columns_is_one_field(tmp_path):
 
     assert [(c.header, c.merged_from) for c in table.columns] == [
         ("Nominee name", None), ("Nominee name", 0), ("Q1", None)]
-    assert table.notes == ["Columns A–B share the merged header 'Nominee name'; their values are joined as one field."]
+    assert table.notes == [
+        "Columns A–B share the merged header 'Nominee name'; their values are joined as one field."]
     assert list(table.rows()) == [(2, ["Ann", "Lee", "x"])]
 
 

@@ -257,7 +257,8 @@ class ImportView(widgets.VBox):
             if match.target is None:
                 how = ""
             elif match.source == "auto":
-                how = f"confidence {match.confidence:.2f}" + (" — please check" if match.confidence < CHECK_CONFIDENCE else "")
+                weak = " — please check" if match.confidence < CHECK_CONFIDENCE else ""
+                how = f"confidence {match.confidence:.2f}{weak}"
             else:
                 how = match.source
             rows.append(widgets.HBox([dropdown, widgets.HTML(f"{html.escape(match.header[:90])} "

@@ -46,7 +46,6 @@ from workbench.intake.mapping import (
 from workbench.intake.reading import Table, open_table
 from workbench.intake.validation import (
     ACTIVE,
-    PENDING,
     DuplicateFinder,
     DuplicateGroup,
     Issue,

@@ -200,17 +200,22 @@ def _question_number(header: str) -> tuple[str | None, int | None]:
 
 
 def _cue(header: str, criteria: Sequence[str]) -> dict[str, float]:
-    """+1 for the criterion a header's leading number names, -1 for the others (0: no cue)."""
+    """+1 for the criterion a header's leading number names, -1 for the others (empty: no cue).
+
+    "Q2", "Question 2" and "2." name criterion ``Q2`` (or the 2nd criterion when the ids are
+    not Q-numbered); "K12" names criterion ``K12``.
+    """
     prefix, number = _question_number(header)
     if number is None:
         return {}
+    q_numbered = any(re.fullmatch(r"q\d+", c.casefold()) for c in criteria)
     named = None
     for position, cid in enumerate(criteria, start=1):
         folded = cid.casefold().replace(" ", "")
-        if prefix in {"q", ""} and (folded in {f"q{number}", str(number)} or (
-                not any(re.fullmatch(r"q\d+", c.casefold()) for c in criteria) and prefix == "" and position == number)):
-            named = cid
-        elif prefix not in {"q", ""} and folded == f"{prefix}{number}":
+        if prefix in {"q", ""}:
+            if folded in {f"q{number}", str(number)} or (not q_numbered and position == number):
+                named = cid
+        elif folded == f"{prefix}{number}":
             named = cid
     if named is None:
         return {}

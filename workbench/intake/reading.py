@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import math
 import re
 import threading
@@ -63,14 +62,15 @@ HEADER_SEARCH_ROWS = 30
 
 _SPACES = re.compile(r"\s+")
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
-_SUBHEADER_WORDS = {"response", "open-ended response", "responses", "answer"}
+_SUBHEADER_WORDS = {"response", "open-ended response"}
 
 # Column kinds, recognised from short headers only (a long header is a question).
 _TIMESTAMP = re.compile(
     r"^(time ?stamp|date|date/time|start(ed)? (time|date)|end (time|date)|completion time|completed( at| on)?|"
     r"completion date|submitted( at| on)?|submission (date|time)|date (submitted|completed|received)|"
     r"last modified time|created( at| on)?|received)$")
-_ID = re.compile(r"^(id|#|ref|reference|(response|respondent|submission|entry|record|form|nomination|row) ?(id|no|number|ref))$")
+_ID = re.compile(r"^(id|#|ref|reference|"
+                 r"(response|respondent|submission|entry|record|form|nomination|row) ?(id|no|number|ref))$")
 _EMAIL = re.compile(r"\be-?mail\b")
 
 

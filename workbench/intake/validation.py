@@ -322,7 +322,8 @@ class DuplicateFinder:
     """
 
     def __init__(self) -> None:
-        self._items: list[tuple] = []  # (row, source_key, nominator shown, submitted_at, reference, name, nominator key)
+        # (row, source_key, nominator as shown, submitted_at, reference, name, nominator key)
+        self._items: list[tuple] = []
         self._parent: list[int] = []
         self._by_key: dict[str, int] = {}
 
