@@ -40,7 +40,7 @@ def coincidences(counts: np.ndarray) -> np.ndarray:
     c = counts[pairable]
     w = 1.0 / (m[pairable] - 1.0)
     o = (c * w[:, None]).T @ c
-    o[np.diag_indices_from(o)] -= w @ c
+    o.flat[:: o.shape[0] + 1] -= w @ c
     return o
 
 

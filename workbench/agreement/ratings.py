@@ -20,8 +20,9 @@ import pandas as pd
 
 from workbench.errors import NotFound, Problem, ValidationFailed, WorkbenchError
 
-#: Integer ratings spanning at most this many values are coded with a lookup table.
-_LOOKUP_SPAN = 4096
+#: Up to this many possible values, large tables are counted by comparing with each value in turn.
+_COMPARE_LIMIT = 32
+_COMPARE_FROM = 50_000
 
 
 class RatingsError(WorkbenchError, ValueError):
@@ -90,8 +91,7 @@ class Ratings:
                 f"Ratings must be a table with one row per unit and one column per rater; got {array.ndim} dimension(s)."
             )
         self.shape: tuple[int, int] = (int(array.shape[0]), int(array.shape[1]))
-        self.unit_labels = unit_labels or [str(i + 1) for i in range(self.shape[0])]
-        self.rater_labels = rater_labels or [f"rater {j + 1}" for j in range(self.shape[1])]
+        self._unit_labels, self._rater_labels = unit_labels, rater_labels
         self.nominal_only = bool(nominal)
         if array.dtype.kind in "biuf":
             self._init_numeric(array.astype(float, copy=False), scale)
@@ -104,18 +104,35 @@ class Ratings:
         self.values: np.ndarray | None = values
         self.numeric = not self.nominal_only
         self.ordered = not self.nominal_only
-        self.mask = ~np.isnan(values)
+        scale_values = None if scale is None else np.asarray(self._numeric_scale(scale), dtype=float)
+        flat = values.ravel()
+        lo, hi = (float(np.fmin.reduce(flat)), float(np.fmax.reduce(flat))) if flat.size else (np.nan, np.nan)
+        if np.isinf(lo) or np.isinf(hi):
+            raise RatingsError("A rating is infinite. Use a finite number, or leave the cell empty if it is missing.")
+        if np.isnan(lo):  # nothing rated at all
+            self.categories = scale_values if scale_values is not None else np.zeros(0)
+            self.__dict__["counts"] = np.zeros((self.shape[0], len(self.categories)))
+            return
+        candidates = scale_values
+        if candidates is None and lo.is_integer() and hi.is_integer() and hi - lo < _COMPARE_LIMIT:
+            candidates = np.arange(lo, hi + 1.0)
+        if candidates is not None and len(candidates) <= _COMPARE_LIMIT and values.size >= _COMPARE_FROM:
+            # Few possible values (a rubric scale): count each unit's ratings per value with one
+            # comparison pass per value — no per-rating index arrays, so memory stays small.
+            counts = np.column_stack([np.count_nonzero(values == v, axis=1) for v in candidates]).astype(float)
+            if counts.sum() == self.observed:
+                if scale_values is None:
+                    used = counts.sum(axis=0) > 0
+                    candidates, counts = candidates[used], counts[:, used]
+                self.categories = candidates
+                self.__dict__["counts"] = counts
+                return
         observed = values[self.mask]
-        if scale is not None:
-            categories = np.asarray(self._numeric_scale(scale), dtype=float)
-        else:
-            categories = None
-        self._flat_codes, self.categories = self._code_numbers(observed, categories)
+        self.__dict__["_flat_codes"], self.categories = self._code_numbers(observed, scale_values)
 
     def _init_objects(self, array: np.ndarray, scale: Sequence[Any] | None) -> None:
         flat = array.ravel()
         missing = np.fromiter((_is_missing(v) for v in flat), dtype=bool, count=flat.size)
-        self.mask = ~missing.reshape(array.shape)
         present = flat[~missing]
         numbers = [_to_float(v) for v in present]
         if all(n is not None for n in numbers):
@@ -123,6 +140,7 @@ class Ratings:
             values[~missing] = np.asarray(numbers, dtype=float)
             self._init_numeric(values.reshape(array.shape), scale)
             return
+        self.__dict__["mask"] = ~missing.reshape(array.shape)
         self.values = None
         self.numeric = False
         labels = np.asarray([_label(v) for v in present], dtype=object)
@@ -142,7 +160,7 @@ class Ratings:
                 "Correct the ratings or add the values to the scale."
             )
         self.categories = categories
-        self._flat_codes = np.fromiter((index[c] for c in labels), dtype=np.intp, count=labels.size)
+        self.__dict__["_flat_codes"] = np.fromiter((index[c] for c in labels), dtype=np.intp, count=labels.size)
 
     @staticmethod
     def _numeric_scale(scale: Sequence[Any]) -> list[float]:
@@ -159,34 +177,20 @@ class Ratings:
     @staticmethod
     def _code_numbers(observed: np.ndarray, categories: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Each observed number's index into the categories (the scale, or the values seen)."""
-        if observed.size == 0:
-            return np.zeros(0, dtype=np.intp), (categories if categories is not None else np.zeros(0))
-        if not np.isfinite(observed).all():
-            raise RatingsError("A rating is infinite. Use a finite number, or leave the cell empty if it is missing.")
-        lo, hi = float(observed.min()), float(observed.max())
-        integral = hi - lo <= _LOOKUP_SPAN and bool(np.all(observed == np.floor(observed)))
-        if integral and (categories is None or np.all(categories == np.floor(categories))):
-            offset = (observed - lo).astype(np.intp)
-            span = int(hi - lo) + 1
-            if categories is None:
-                present = np.bincount(offset, minlength=span) > 0
-                lookup = np.cumsum(present) - 1
-                return lookup[offset], lo + np.flatnonzero(present).astype(float)
-            lookup = np.full(span, -1, dtype=np.intp)
-            inside = (categories >= lo) & (categories <= hi)
-            lookup[(categories[inside] - lo).astype(np.intp)] = np.flatnonzero(inside)
-            codes = lookup[offset]
-        elif categories is None:
+        if categories is None:
+            lo, hi = (float(observed.min()), float(observed.max())) if observed.size else (0.0, 0.0)
+            if hi - lo < 4096 and bool(np.all(observed == np.floor(observed))):
+                offset = (observed - lo).astype(np.intp)
+                present = np.bincount(offset, minlength=int(hi - lo) + 1) > 0
+                return (np.cumsum(present) - 1)[offset], lo + np.flatnonzero(present).astype(float)
             categories, codes = np.unique(observed, return_inverse=True)
             return codes.astype(np.intp, copy=False), categories
-        else:
-            codes = np.searchsorted(categories, observed)
-            codes[codes >= len(categories)] = len(categories) - 1
-            codes[categories[codes] != observed] = -1
-        if (codes < 0).any():
-            off = np.unique(observed[codes < 0])
+        codes = np.searchsorted(categories, observed)
+        codes[codes >= len(categories)] = len(categories) - 1
+        off = categories[codes] != observed
+        if off.any():
             raise RatingsError(
-                f"Rating(s) {_describe(off)} are not on the scale ({_describe(categories)}). "
+                f"Rating(s) {_describe(np.unique(observed[off]))} are not on the scale ({_describe(categories)}). "
                 "Correct the ratings or add the values to the scale."
             )
         return codes, categories
@@ -195,29 +199,46 @@ class Ratings:
     def _subset(cls, parent: Ratings, rows: np.ndarray) -> Ratings:
         new = cls.__new__(cls)
         new.shape = (int(len(rows)), parent.shape[1])
-        new.unit_labels = [parent.unit_labels[i] for i in rows]
-        new.rater_labels = parent.rater_labels
+        new._unit_labels = [parent.unit_labels[i] for i in rows] if parent._unit_labels else None
+        new._rater_labels = parent._rater_labels
         new.nominal_only = parent.nominal_only
         new.numeric, new.ordered, new.categories = parent.numeric, parent.ordered, parent.categories
         new.values = None if parent.values is None else parent.values[rows]
-        new.mask = parent.mask[rows]
-        codes = parent.codes[rows]
-        new.__dict__["codes"] = codes
-        new._flat_codes = codes[new.mask]
-        if "counts" in parent.__dict__:
-            new.__dict__["counts"] = parent.counts[rows]
+        new.__dict__["mask"] = parent.mask[rows]
+        new.__dict__["codes"] = parent.codes[rows]
+        new.__dict__["counts"] = parent.counts[rows]
         return new
 
     # -- derived tables ------------------------------------------------------------------
+
+    @property
+    def unit_labels(self) -> list[str]:
+        """Unit names: the DataFrame index, or 1, 2, 3, …"""
+        return self._unit_labels or [str(i + 1) for i in range(self.shape[0])]
+
+    @property
+    def rater_labels(self) -> list[str]:
+        """Rater names: the DataFrame columns, or "rater 1", "rater 2", …"""
+        return self._rater_labels or [f"rater {j + 1}" for j in range(self.shape[1])]
 
     def take(self, rows: Sequence[int] | np.ndarray) -> Ratings:
         """These units only (repeats allowed, as in a bootstrap resample)."""
         return Ratings._subset(self, np.asarray(rows, dtype=np.intp))
 
-    @property
+    @cached_property
+    def mask(self) -> np.ndarray:
+        """``(units, raters)``: ``True`` where there is a rating."""
+        return ~np.isnan(self.values)
+
+    @cached_property
     def observed(self) -> int:
         """How many ratings are present."""
-        return int(self._flat_codes.size)
+        return int(np.count_nonzero(self.mask))
+
+    @cached_property
+    def _flat_codes(self) -> np.ndarray:
+        """Category index of each present rating, in row-major order."""
+        return self._code_numbers(self.values[self.mask], np.asarray(self.categories, dtype=float))[0]
 
     @cached_property
     def codes(self) -> np.ndarray:
@@ -238,7 +259,7 @@ class Ratings:
     @cached_property
     def per_unit(self) -> np.ndarray:
         """How many ratings each unit has."""
-        return self.mask.sum(axis=1)
+        return self.counts.sum(axis=1).astype(np.intp)
 
     @cached_property
     def category_values(self) -> np.ndarray | None:
