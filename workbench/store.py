@@ -370,12 +370,26 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 _ENGINES: dict[str, Engine] = {}
+
+
+def _in_memory(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 _ENGINES_LOCK = threading.Lock()
 
 
 def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     """A shared engine for the URL, with the schema brought up to date on first use."""
     url = database_url(url)
+    if _in_memory(url):
+        # Each in-memory database is private and starts empty; never shared or cached.
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+        _configure_sqlite(engine)
+        if migrate:
+            from workbench.migrations import upgrade
+
+            upgrade(engine)
+        return engine
     with _ENGINES_LOCK:
         engine = _ENGINES.get(url)
         if engine is None:
@@ -383,11 +397,7 @@ def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
                 path = make_url(url).database
                 if path and path != ":memory:":
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
-                if path in (None, "", ":memory:"):
-                    engine = create_engine(url, poolclass=StaticPool,
-                                           connect_args={"check_same_thread": False})
-                else:
-                    engine = create_engine(url, connect_args={"timeout": 30})
+                engine = create_engine(url, connect_args={"timeout": 30})
                 _configure_sqlite(engine)
             else:
                 engine = create_engine(url, pool_pre_ping=True)
@@ -411,12 +421,14 @@ def dispose_engines() -> None:
 def session_scope(url: str | None = None) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on any error.
 
+    ``"sqlite://"`` gives a private in-memory database that lasts for this session only.
+
     >>> with session_scope("sqlite://") as session:
     ...     session.query(Judge).count()
     0
     """
-    factory = sessionmaker(bind=get_engine(url), expire_on_commit=False)
-    session = factory()
+    engine = get_engine(url)
+    session = sessionmaker(bind=engine, expire_on_commit=False)()
     try:
         yield session
         session.commit()
@@ -425,6 +437,8 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+        if _in_memory(database_url(url)):
+            engine.dispose()
 
 
 def table_names(url: str | None = None) -> list[str]:
