@@ -209,8 +209,8 @@ def test_missing_characteristic_is_named(tmp_path, document):
     with pytest.raises(ValidationFailed) as caught:
         load_vocabulary(path)
 
-    assert caught.value.problems == [Problem(path, "protected_characteristics",
-                                             "has no entry for gender-reassignment; add one for each (all 9 are needed).")]
+    assert caught.value.problems == [Problem(path, "protected_characteristics", "has no entry for "
+                                             "gender-reassignment; add one for each (all 9 are needed).")]
 
 
 def test_duplicate_id_and_non_list_synonyms(tmp_path, document):

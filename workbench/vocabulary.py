@@ -105,20 +105,30 @@ class Vocabulary:
 
     def find_mentions(self, text: str) -> list[Mention]:
         """Every mention in ``text``, in order of position. See :func:`find_mentions`."""
-        mentions = []
-        for kind in (PROTECTED_CHARACTERISTIC, DISCRIMINATION_TYPE):
-            pattern, group_terms = self._matcher(kind)
-            if pattern is None:
-                continue
-            for match in pattern.finditer(text):
-                mentions.append(Mention(group_terms[match.lastgroup], kind, match.group(), match.start(), match.end()))
+        matchers = [(kind, *self._matcher(kind)) for kind in (PROTECTED_CHARACTERISTIC, DISCRIMINATION_TYPE)]
+        mentions: list[Mention] = []
+        resume = dict.fromkeys((kind for kind, _, _ in matchers), 0)  # no match starts inside an earlier one
+        for word in _WORD_START.finditer(text):
+            start = word.start()
+            first = text[start].lower()
+            for kind, patterns, group_terms in matchers:
+                pattern = patterns.get(first)
+                if pattern is None or start < resume[kind]:
+                    continue
+                match = pattern.match(text, start)
+                if match:
+                    mentions.append(Mention(group_terms[match.lastgroup], kind, match.group(), start, match.end()))
+                    resume[kind] = match.end()
         mentions.sort(key=lambda m: (m.start, m.kind))
         return mentions
 
-    def _matcher(self, kind: str) -> tuple[re.Pattern | None, dict[str, str]]:
+    def _matcher(self, kind: str) -> tuple[dict[str, re.Pattern], dict[str, str]]:
         if kind not in self._matchers:
             self._matchers[kind] = _compile(self.terms_of_kind(kind))
         return self._matchers[kind]
+
+
+_WORD_START = re.compile(r"(?<!\w)\w")
 
 
 def _phrase_regex(phrase: str) -> str:
@@ -150,19 +160,20 @@ def _word_regex(word: str, *, plural: bool) -> str:
     return body + "(?:e?s)?"
 
 
-def _compile(terms: tuple[Term, ...]) -> tuple[re.Pattern | None, dict[str, str]]:
-    """One alternation per kind; longer phrases first so the longest phrase at a position wins."""
-    phrases = [(phrase, term.id) for term in terms for phrase in term.phrases]
-    phrases.sort(key=lambda item: -len(item[0]))
-    if not phrases:
-        return None, {}
-    alternatives, group_terms = [], {}
+def _compile(terms: tuple[Term, ...]) -> tuple[dict[str, re.Pattern], dict[str, str]]:
+    """Per kind, one alternation for each first letter (so a word is tried only against the
+    phrases that can start with it), longer phrases first so the longest phrase wins."""
+    phrases = sorted(((phrase.strip(), term.id) for term in terms for phrase in term.phrases),
+                     key=lambda item: -len(item[0]))
+    alternatives: dict[str, list[str]] = {}
+    group_terms: dict[str, str] = {}
     for index, (phrase, term_id) in enumerate(phrases):
         name = f"t{index}"
         group_terms[name] = term_id
-        alternatives.append(f"(?P<{name}>{_phrase_regex(phrase)})")
-    pattern = re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?![\w+])", re.IGNORECASE)
-    return pattern, group_terms
+        alternatives.setdefault(phrase[0].lower(), []).append(f"(?P<{name}>{_phrase_regex(phrase)})")
+    patterns = {first: re.compile("(?:" + "|".join(alts) + r")(?![\w+])", re.IGNORECASE)
+                for first, alts in alternatives.items()}
+    return patterns, group_terms
 
 
 # --- loading and validation ---------------------------------------------------------------
@@ -271,7 +282,8 @@ def validate_document(document: Any, *, file: str = "<vocabulary>") -> list[Prob
     if version is None:
         problems.append(Problem(file, "schema_version", f"is missing; add 'schema_version: {SCHEMA_VERSION}'."))
     elif not isinstance(version, int) or isinstance(version, bool):
-        problems.append(Problem(file, "schema_version", f"{version!r} should be a whole number, e.g. {SCHEMA_VERSION}."))
+        problems.append(Problem(file, "schema_version",
+                                f"{version!r} should be a whole number, e.g. {SCHEMA_VERSION}."))
     elif version > SCHEMA_VERSION:
         problems.append(Problem(file, "schema_version", f"version {version} is newer than this workbench reads "
                                 f"({SCHEMA_VERSION}); update the workbench."))
