@@ -144,7 +144,8 @@ def round_for_judge(session: Session, *, judge_id: int, round_name: str | None =
             raise NotFound(f"There is no round called {round_name!r}. Ask the organiser for a new link.")
         return round_
     round_ = session.scalar(select(Round).join(Assignment, Assignment.round_id == Round.id)
-                            .where(Assignment.judge_id == judge_id, Assignment.status == "active")
+                            .where(Assignment.judge_id == judge_id, Assignment.status == "active",
+                                   Assignment.role == "judge")
                             .order_by(Round.id.desc()).limit(1))
     if round_ is None:
         round_ = session.scalar(select(Round).order_by(Round.id.desc()).limit(1))
@@ -163,7 +164,7 @@ def _judge(session: Session, judge_id: int) -> Judge:
 def _own_assignment(session: Session, *, round_: Round, judge_id: int, nomination_id: int) -> Assignment:
     assignment = session.scalar(select(Assignment).where(
         Assignment.round_id == round_.id, Assignment.judge_id == judge_id, Assignment.nomination_id == nomination_id,
-        Assignment.status == "active"))
+        Assignment.status == "active", Assignment.role == "judge"))
     if assignment is None:
         raise NotAllowed(NOT_YOURS)
     return assignment
@@ -182,7 +183,8 @@ def judge_queue(session: Session, *, round_: Round, judge_id: int) -> Queue:
         .group_by(ScoreEvent.assignment_id)).all())
     rows = session.execute(
         select(Assignment, Nomination.reference).join(Nomination, Nomination.id == Assignment.nomination_id)
-        .where(Assignment.round_id == round_.id, Assignment.judge_id == judge_id, Assignment.status == "active")
+        .where(Assignment.round_id == round_.id, Assignment.judge_id == judge_id, Assignment.status == "active",
+               Assignment.role == "judge")
         .order_by(Assignment.position, Assignment.id))
     items = tuple(QueueItem(a.nomination_id, reference, a.position, scored.get(a.id, 0), criteria,
                             a.submitted_at is not None) for a, reference in rows)
