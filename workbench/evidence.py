@@ -95,15 +95,15 @@ class Sentence:
 
 _LINE = re.compile(r"[^\r\n]+")
 _BULLET = re.compile(r"\s*(?:[•·▪‣◦*\-–—]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
-_SENTENCE_END = re.compile(r"[.!?]+[\"'’”)\]]*(?=\s+[\"'‘“(\[]?[A-Z0-9£])")
+_SENTENCE_END = re.compile(r"[.!?]+[\"'’”)\]]*(?=\s+[\"'‘“(\[]?([\w£]))")
 _NOT_AN_END = re.compile(r"(?:\b(?:e\.g|i\.e|etc|Dr|Mr|Mrs|Ms|Prof|St|No|approx|vs|cf)|(?<![\w.])[A-Z])\.$")
 
 
 def split_sentences(text: str) -> list[Sentence]:
     """Sentences with exact offsets. Line breaks and bullets end a sentence too.
 
-    >>> [(s.text, s.start) for s in split_sentences("Hello Dr. Lee.\\n• Two\\nThree (e.g. X). Four?")]
-    [('Hello Dr. Lee.', 0), ('Two', 17), ('Three (e.g. X).', 21), ('Four?', 37)]
+    >>> [(s.text, s.start) for s in split_sentences("Hello Dr. Lee.\\n• Two\\nThree (e.g. X). Łucja? i.e. no")]
+    [('Hello Dr. Lee.', 0), ('Two', 17), ('Three (e.g. X).', 21), ('Łucja? i.e. no', 37)]
     """
     sentences = []
     for line in _LINE.finditer(text):
@@ -113,7 +113,8 @@ def split_sentences(text: str) -> list[Sentence]:
             begin = bullet.end()
         for end_match in _SENTENCE_END.finditer(text, begin, line.end()):
             end = end_match.end()
-            if _NOT_AN_END.search(text, begin, end_match.start() + 1):
+            following = end_match.group(1)  # a new sentence starts with a capital, a digit or '£'
+            if following.islower() or _NOT_AN_END.search(text, begin, end_match.start() + 1):
                 continue
             sentences.extend(_sentence(text, begin, end))
             begin = end
@@ -367,8 +368,9 @@ class _Features:
     """TF-IDF word (1-2) and character (2-5, within words) n-grams, each block L2-normalised.
 
     ``transform`` gives exactly what scikit-learn's ``TfidfVectorizer`` gives, faster: character
-    n-grams never cross a word, so each distinct word's n-gram counts are computed once and
-    kept (up to :attr:`CACHE_WORDS` words), and a sentence's counts are the sum of its words'.
+    n-grams never cross a word, so each distinct word's n-gram columns are computed once and
+    kept (the training words at once, others when first seen, up to :attr:`CACHE_WORDS` words),
+    and a sentence's counts are the sum of its words'.
     """
 
     CACHE_WORDS = 100_000
@@ -389,6 +391,9 @@ class _Features:
         self._vocabulary = self.chars.vocabulary_
         self._idf = self.chars.idf_
         self._cache.clear()
+        for text in texts:  # nominators' words are mostly these: analyse them once, now
+            for word in text.split():
+                self._word_columns(word)
         return matrix
 
     def transform(self, texts: Sequence[str]):
