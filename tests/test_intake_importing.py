@@ -357,3 +357,16 @@ def test_nominee_in_an_earlier_file_is_a_duplicate_too(tmp_path, sqlite_url):
     with session_scope(sqlite_url) as s:
         assert [n.status for n in s.scalars(select(Nomination).order_by(Nomination.id))] == [
             "duplicate-pending", "duplicate-pending"]
+
+
+def test_cli_dry_run_reports_and_imports_nothing(messy_xlsx, sqlite_url, capsys):
+    code = main(["import", "nominations", str(messy_xlsx), "--rubric", "inclusive-leader", "--db", sqlite_url,
+                 "--dry-run"])
+    out = capsys.readouterr().out
+
+    assert code == 0
+    assert out.splitlines()[0].startswith("7 rows read from nominations.xlsx (sheet 'Form1'): 6 nominations. "
+                                          "6 nominations would be imported.")
+    assert "  row 13: no nominee and no answers (only: Anything else?); not a nomination" in out.splitlines()
+    with session_scope(sqlite_url) as s:
+        assert s.scalars(select(Nomination)).all() == []
