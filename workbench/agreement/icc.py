@@ -47,7 +47,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from scipy import linalg, optimize
+from scipy import linalg, optimize, sparse
+from scipy.sparse.csgraph import connected_components
 from threadpoolctl import threadpool_limits
 
 from workbench.agreement.ratings import Ratings
@@ -193,7 +194,13 @@ class _Design:
             self.b[i] = sums @ block
             self.a[i] = block.T @ block
         self.d = np.einsum("gjj->gj", self.a)
+        self.a_flat = self.a.reshape(g, k * k)
+        self.diag_n = np.diag(self.rater_n)
         self.harmonic_k = float(self.count.sum() / (self.count / self.g).sum())
+        self.eye = np.eye(k)
+        self.g_squared_count = self.count * self.g**2
+        self.g_s1 = self.g * self.s1
+        self.g_d = self.g[:, None] * self.d
         #: Squares of ratings about their unit's mean; zero when every unit's ratings agree.
         self.within = self.yy - float((self.s2 / self.g).sum()) if g else 0.0
 
@@ -203,10 +210,10 @@ class _Design:
         logdet_r = float(self.count @ np.log1p(self.g * theta_unit))
         yry = self.yy - c @ self.s2
         zry = self.rater_sum - c @ self.b
-        zrz = np.diag(self.rater_n) - np.tensordot(c, self.a, axes=1)
-        one_r_one = self.n_obs - c @ (self.count * self.g**2)
-        one_ry = self.total - c @ (self.g * self.s1)
-        zr1 = self.rater_n - c @ (self.g[:, None] * self.d)
+        zrz = self.diag_n - (c @ self.a_flat).reshape(self.raters, self.raters)
+        one_r_one = self.n_obs - c @ self.g_squared_count
+        one_ry = self.total - c @ self.g_s1
+        zr1 = self.rater_n - c @ self.g_d
         return logdet_r, yry, zry, zrz, one_r_one, one_ry, zr1
 
     # −2 × restricted log-likelihood, σ²_e profiled out; returns (objective, σ²_e).
@@ -219,23 +226,24 @@ class _Design:
 
     def fixed_raters(self, theta: float) -> tuple[float, float]:
         logdet_r, yry, zry, zrz, *_ = self.pieces(theta)
-        chol = linalg.cho_factor(zrz, check_finite=False)
-        q = max(yry - zry @ linalg.cho_solve(chol, zry, check_finite=False), 1e-300)
+        chol = np.linalg.cholesky(zrz)
+        half = np.linalg.solve(chol, zry)
+        q = max(yry - half @ half, 1e-300)
         sigma2 = q / (self.n_obs - self.raters)
-        logdet = 2.0 * np.log(np.diag(chol[0])).sum()
+        logdet = 2.0 * np.log(np.diag(chol)).sum()
         return (self.n_obs - self.raters) * np.log(sigma2) + logdet_r + logdet, sigma2
 
     def random_raters(self, theta_unit: float, theta_rater: float) -> tuple[float, float]:
         logdet_r, yry, zry, zrz, one_r_one, one_ry, zr1 = self.pieces(theta_unit)
-        h = np.eye(self.raters) + theta_rater * zrz
-        chol = linalg.cho_factor(h, check_finite=False)
-        sol = linalg.cho_solve(chol, np.column_stack([zry, zr1]), check_finite=False)
-        yvy = yry - theta_rater * zry @ sol[:, 0]
-        xvx = one_r_one - theta_rater * zr1 @ sol[:, 1]
-        xvy = one_ry - theta_rater * zr1 @ sol[:, 0]
+        h = self.eye + theta_rater * zrz
+        chol = np.linalg.cholesky(h)
+        half_y, half_1 = np.linalg.solve(chol, np.column_stack([zry, zr1])).T
+        yvy = yry - theta_rater * half_y @ half_y
+        xvx = one_r_one - theta_rater * half_1 @ half_1
+        xvy = one_ry - theta_rater * half_1 @ half_y
         q = max(yvy - xvy**2 / xvx, 1e-300)
         sigma2 = q / (self.n_obs - 1)
-        logdet = logdet_r + 2.0 * np.log(np.diag(chol[0])).sum()
+        logdet = logdet_r + 2.0 * np.log(np.diag(chol)).sum()
         return (self.n_obs - 1) * np.log(sigma2) + logdet + np.log(xvx), sigma2
 
 
@@ -361,7 +369,25 @@ def intraclass_correlations(ratings: Any, *, method: Method = "auto") -> Intracl
     design = _Design(y, mask)
     if design.yy <= 0.0:
         return _all("Every rating is the same, so there is no variation to split between units and raters.", n, k)
-    return _reml(design, n, k)
+    result = _reml(design, n, k)
+    if _residual_df(mask, design.n_obs, n, k) <= 0:
+        # Units and raters use up every rating: rater leniency cannot be told apart from
+        # disagreement, so only the one-way forms (which do not separate them) are defined.
+        note = ("Too few units are rated by more than one rater to tell rater leniency apart from "
+                "disagreement; only ICC1 and ICC1k can be computed.")
+        values = {f: (result[f] if f in ("ICC1", "ICC1k") else Stat.undefined(note)) for f in FORMS}
+        return IntraclassCorrelations(values, result.method, n, k, result.k, result.components)
+    return result
+
+
+def _residual_df(mask: np.ndarray, n_obs: int, units: int, raters: int) -> int:
+    """Residual degrees of freedom of ``rating = unit + rater`` on the incomplete design."""
+    if n_obs - units - raters + 1 > 0:
+        return n_obs - units - raters + 1  # a lower bound; enough to know it is positive
+    graph = sparse.csr_matrix(mask[mask.any(axis=1)])
+    bipartite = sparse.bmat([[None, graph], [graph.T, None]], format="csr", dtype=float)
+    components = connected_components(bipartite, directed=False)[0]
+    return n_obs - units - raters + components
 
 
 def icc(ratings: Any, form: str = "ICC2", *, method: Method = "auto") -> Stat:
