@@ -13,13 +13,12 @@ True
 from __future__ import annotations
 
 import random
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from workbench.panel import add_judge, add_nomination, create_round, set_judge_token
+from workbench.panel import add_judge, add_nomination, create_round
 from workbench.rubric import load_rubric
 from workbench.scoring import record_score, submit_assignment
 from workbench.store import Assignment, Judge, Round, database_url, describe_url, session_scope
@@ -180,7 +179,6 @@ class DemoSummary:
     conflicts: int
     scores: int
     disagreements: list[str] = field(default_factory=list)
-    links: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
         return (f"Demo panel '{self.round_name}' in {describe_url(self.url)}: {self.nominations} nominations, "
@@ -256,15 +254,10 @@ def build_demo(*, url: str | None = None, seed: int = DEMO_SEED, nominations: in
                     scores += 1
                 if (a.judge_id, nomination_id) not in keep_open:
                     submit_assignment(s, round_=round_, judge_id=a.judge_id, nomination_id=nomination_id)
-        links = {}
-        for judge in judges:
-            token = secrets.token_urlsafe(16)
-            set_judge_token(s, judge=judge, token=token)
-            links[judge.email] = token
         references = {n.id: n.reference for n in round_.nominations}
         return DemoSummary(url=url, round_name=round_.name, nominations=len(qualities), judges=len(judges),
                            conflicts=len(conflicts), scores=scores,
-                           disagreements=[references[n] for n in disagree], links=links)
+                           disagreements=[references[n] for n in disagree])
 
 
 def demo_exists(url: str | None = None) -> bool:

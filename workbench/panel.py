@@ -143,9 +143,6 @@ def migrate_round_rubric(session: Session, *, round_: Round, rubric: Rubric, act
     return round_
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
 
 def add_judge(session: Session, *, name: str, email: str, organisation: str = "") -> Judge:
     """Register a judge, or update the name and organisation of one with the same email."""
@@ -170,17 +167,6 @@ def get_judge(session: Session, ref: int | str) -> Judge:
         raise NotFound(f"No judge {ref!r}. List judges with `workbench judges`.")
     return judge
 
-
-def set_judge_token(session: Session, *, judge: Judge, token: str) -> None:
-    """Store (only the hash of) the secret in a judge's personal link."""
-    judge.token_hash = _token_hash(token)
-    session.flush()
-
-
-def judge_for_token(session: Session, token: str) -> Judge | None:
-    if not token:
-        return None
-    return session.scalar(select(Judge).where(Judge.token_hash == _token_hash(token), Judge.active.is_(True)))
 
 
 def answers_hash(answers: Mapping[str, str], nominee: Mapping[str, str], equality: Mapping[str, str]) -> str:

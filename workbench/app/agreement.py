@@ -143,7 +143,7 @@ class AgreementDashboard(widgets.VBox):
         self.titles: dict[str, str] = {}
         self.scale = (0, 5)
         super().__init__([
-            widgets.HTML("<h1>Judge agreement</h1>"), self.alert, self.reliability,
+            self.alert, self.reliability,
             widgets.HTML("<h2>Judges</h2>"), self.judges,
             widgets.HTML("<h2>Scores by judge</h2>"), self.criterion, self.heatmap, self.distribution,
             widgets.HTML("<h2>Disagreements</h2>"), self.disagreements,

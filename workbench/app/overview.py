@@ -34,7 +34,7 @@ class OverviewView(widgets.VBox):
         links = "".join(f'<li><a href="{file}">{html.escape(title)}</a>: {html.escape(text)}</li>'
                         for file, title, text in APPS)
         self.apps = widgets.HTML(f"<h2>Apps</h2><ul>{links}</ul>")
-        super().__init__([widgets.HTML("<h1>Award panel overview</h1>"), self.alert, self.summary,
+        super().__init__([self.alert, self.summary,
                           self.progress, self.refresh_button, self.apps])
         self.refresh()
 

@@ -35,4 +35,23 @@ def _demo(args: argparse.Namespace) -> int:
         return 0
     from workbench.serve import serve
 
+    print_links(url=url, base_url=f"http://127.0.0.1:{args.port}")
     return serve(url=url, port=args.port)
+
+
+def print_links(*, url: str, base_url: str) -> None:
+    """Issue fresh secret links for the organiser and each judge, and print them."""
+    from sqlalchemy import select
+
+    from workbench.serve import issue_judge_token, issue_organiser_token, link
+    from workbench.store import Judge, session_scope
+
+    with session_scope(url) as s:
+        organiser = issue_organiser_token(s, label="demo organiser")
+        judges = [(j.name, issue_judge_token(s, judge=j)) for j in s.scalars(select(Judge).order_by(Judge.id))]
+    print("\nOrganiser (overview, agreement, moderation, shortlist):")
+    print(f"  {link(base_url, 'overview.ipynb', organiser)}")
+    print("Judges (each sees only their own nominations):")
+    for name, token in judges:
+        print(f"  {name:24} {link(base_url, 'judge.ipynb', token)}")
+    print(flush=True)
