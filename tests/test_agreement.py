@@ -353,6 +353,17 @@ def test_reml_variance_components_match_statsmodels_mixedlm():
     assert result["ICC2"].value == pytest.approx(unit / (unit + rater + crossed.scale), rel=1e-3)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_kendall_w_matches_scipy_friedman_with_ties(seed):
+    # Friedman's chi-square (scipy corrects it for ties) is m (n − 1) W, with the units as
+    # treatments and the raters as blocks.
+    from scipy.stats import friedmanchisquare
+
+    data = np.random.default_rng(seed).integers(0, 4, size=(9, 5)).astype(float)
+    n, m = data.shape
+    assert kendall_w(data).value == pytest.approx(friedmanchisquare(*data).statistic / (m * (n - 1)), abs=1e-12)
+
+
 def test_icc_keeps_units_with_missing_ratings():
     # pingouin drops every unit with a missing rating; REML keeps them all.
     data = np.asarray(SHROUT_FLEISS_1979, dtype=float)
