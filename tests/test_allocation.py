@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 import pytest
 from sqlalchemy import delete, select
 
-from tests.judging_panel import build_panel
+from judging_panel import build_panel
 from workbench.allocation import (
     add_assignment,
     allocate,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.judging_panel import build_panel
+from judging_panel import build_panel
 from workbench.allocation import allocate, judge_loads, nominations_short_of_judges
 from workbench.conflicts import declare_conflict, detect_conflicts, list_conflicts, organisation_key
 from workbench.errors import WorkbenchError

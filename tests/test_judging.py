@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from tests.judging_panel import build_panel
+from judging_panel import build_panel
 from workbench.allocation import add_assignment
 from workbench.errors import NotAllowed, StaleWrite
 from workbench.judging import (

@@ -350,13 +350,14 @@ def _balance_new(new: list[dict], loads: dict[int, int], blocked: set, on_nomina
         moved += 1
 
 
-def _find_move(loads: dict[int, int], movable: dict[int, list[int]], allowed) -> tuple[int, int, int] | None:
+def _find_move(loads: dict[int, int], movable: dict[int, list[int]], allowed,
+               max_spread: int = 1) -> tuple[int, int, int] | None:
     """(from judge, to judge, nomination): the busiest judge that can hand a nomination to a judge
-    with at least two fewer. Each move lowers the sum of squared loads, so repeating ends."""
+    with more than ``max_spread`` fewer. Each move lowers the sum of squared loads, so repeating ends."""
     by_load = sorted(loads, key=lambda j: (loads[j], j))
     for hi in reversed(by_load):
         for lo in by_load:
-            if loads[hi] - loads[lo] <= 1:
+            if loads[hi] - loads[lo] <= max_spread:
                 break
             for n in movable.get(hi, []):
                 if allowed(lo, n):
@@ -395,11 +396,13 @@ def _round_seed(round_: Round) -> int:
     return int((round_.settings or {}).get("allocation", {}).get("seed", 0))
 
 
-def reassign(session: Session, *, round_: Round, nomination_id: int, actor: str = "") -> Reassignment:
+def reassign(session: Session, *, round_: Round, nomination_id: int, actor: str = "",
+             max_spread: int = 1) -> Reassignment:
     """Bring one nomination back up to k judges (after a conflict), keeping loads within one.
 
     Each missing judge is the unconflicted judge with the lowest load (ties: a draw seeded with
-    the round's allocation seed and the nomination). If loads then differ by more than one, a
+    the round's allocation seed and the nomination). If loads then differ by more than
+    ``max_spread`` (one, or the spread before the change if an organiser chose a wider one), a
     nomination the busiest judge has not started is moved to the least busy judge.
     """
     nomination = session.get(Nomination, nomination_id)
@@ -430,7 +433,7 @@ def reassign(session: Session, *, round_: Round, nomination_id: int, actor: str 
         chosen_ids.append(chosen)
         session.add(AuditEvent(round_id=round_.id, action="reassigned", actor=actor, detail={
             "nomination_id": nomination_id, "reference": nomination.reference, "judge_id": chosen}))
-    moved = rebalance(session, round_=round_, actor=actor)
+    moved = rebalance(session, round_=round_, actor=actor, max_spread=max_spread)
     if chosen_ids:
         message = f"{nomination.reference} given to {', '.join(names[j] for j in chosen_ids)}."
     else:
@@ -459,19 +462,25 @@ def _unstarted(session: Session, round_: Round, judge_id: int) -> list[Assignmen
         Assignment.submitted_at.is_(None), Assignment.id.not_in(started)).order_by(Assignment.position.desc())))
 
 
-def rebalance(session: Session, *, round_: Round, actor: str = "") -> int:
+def load_spread(session: Session, *, round_: Round) -> int:
+    """Most minus fewest active assignments per active judge."""
+    loads = judge_loads(session, round_=round_)
+    return (max(loads.values()) - min(loads.values())) if loads else 0
+
+
+def rebalance(session: Session, *, round_: Round, actor: str = "", max_spread: int = 1) -> int:
     """Move unstarted nominations from the busiest to the least busy judges until loads are
-    within one, never onto a conflicted pair. Returns how many moved."""
+    within ``max_spread`` (default one), never onto a conflicted pair. Returns how many moved."""
     moved = 0
     names = dict(session.execute(select(Judge.id, Judge.name)).all())
     while True:
         loads = judge_loads(session, round_=round_)
-        if not loads or max(loads.values()) - min(loads.values()) <= 1:
+        if not loads or max(loads.values()) - min(loads.values()) <= max_spread:
             return moved
         blocked = _blocked_pairs(session, round_)
         unstarted = {j: _unstarted(session, round_, j) for j in loads}
         move = _find_move(loads, {j: [a.nomination_id for a in rows] for j, rows in unstarted.items()},
-                          lambda j, n: (j, n) not in blocked)
+                          lambda j, n: (j, n) not in blocked, max_spread)
         if move is None:
             return moved
         hi, lo, nomination_id = move

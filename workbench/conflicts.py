@@ -249,6 +249,9 @@ def record_conflict(session: Session, *, round_: Round, judge_id: int, nominatio
     assignment = session.scalar(select(Assignment).where(
         Assignment.round_id == round_.id, Assignment.judge_id == judge_id, Assignment.nomination_id == nomination_id))
     was_assigned = assignment is not None and assignment.status == "active"
+    from workbench.allocation import active_judge_count, load_spread
+
+    spread_before = load_spread(session, round_=round_) if was_assigned else 0
     withdrawn = 0
     replacement = None
     if was_assigned:
@@ -267,15 +270,15 @@ def record_conflict(session: Session, *, round_: Round, judge_id: int, nominatio
         if reassign:
             from workbench.allocation import reassign as reassign_nomination
 
-            result = reassign_nomination(session, round_=round_, nomination_id=nomination_id, actor=actor)
+            # Keep loads within one; never reshuffle more than that if an organiser chose a wider spread.
+            result = reassign_nomination(session, round_=round_, nomination_id=nomination_id, actor=actor,
+                                         max_spread=max(1, spread_before))
             replacement = result.judge_ids[0] if result.judge_ids else None
     session.add(AuditEvent(round_id=round_.id, action="conflict-recorded", actor=actor, detail={
         "judge_id": judge_id, "nomination_id": nomination_id, "reference": nomination.reference, "source": source,
         "was_assigned": was_assigned, "replacement_judge_id": replacement,
     }))
     session.flush()
-
-    from workbench.allocation import active_judge_count
 
     needs = active_judge_count(session, round_=round_, nomination_id=nomination_id) < round_.judges_per_nomination
     if not was_assigned:

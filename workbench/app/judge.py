@@ -260,15 +260,15 @@ class JudgeApp(widgets.VBox):
         view = self.desk.submit(self.view.nomination_id)
         self.view = view
         self._show_submitted(view)
-        self.alert.show(f"Submitted: your scores for {view.reference} are locked. Thank you.", "success")
         self._update_queue(self.desk.queue())
+        self.alert.show(f"Submitted: your scores for {view.reference} are locked. Thank you.", "success")
 
     def _ask_conflict(self) -> None:
         self.conflict_reason = widgets.Textarea(
             description="Why can you not judge this nomination? (only the organisers see this)", style=_WIDE,
             layout=widgets.Layout(width="95%", height="4em"))
         confirm = widgets.Button(description=f"Confirm the conflict for {self.view.reference}",
-                                 button_style="warning", layout=_auto())
+                                 button_style="danger", layout=_auto())
         cancel = widgets.Button(description="Cancel", layout=_auto())
         confirm.on_click(lambda _: self.declare_conflict())
         cancel.on_click(lambda _: setattr(self.conflict_box, "children", ()))
@@ -284,7 +284,7 @@ class JudgeApp(widgets.VBox):
         self.nomination.children = []
         withdrawn = (f" Your {outcome.withdrawn_scores} score(s) for it were withdrawn (kept on record)."
                      if outcome.withdrawn_scores else "")
+        self._update_queue(self.desk.queue())
         self.alert.show(f"Conflict of interest recorded: {reference} is no longer on your list.{withdrawn} The "
                         "organisers have been told. Thank you.", "success")
-        self._update_queue(self.desk.queue())
 
