@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "intake",
     "agreement",
     "marking",
+    "judging",
 ]
 
 DESCRIPTION = """\
