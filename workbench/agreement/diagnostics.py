@@ -98,7 +98,7 @@ def _halo(judge_scores: pd.DataFrame, min_nominations: int) -> float | None:
 
 
 def _points(value: float) -> str:
-    return f"{value:.1f} point{'' if abs(round(value, 1)) == 1 else 's'}"
+    return f"{value:.1f} points"
 
 
 def _direction_phrase(low: float, high: float) -> str:
@@ -138,10 +138,10 @@ def judge_diagnostics(
     data = _with_consensus(_clean(scores))
     middle = _middle_values(data, scale) if len(data) else np.array([])
     at_middle = data["score"].isin(middle)
-    panel_sd = float(data["score"].std(ddof=1)) if len(data) > 1 else float("nan")
-    panel_middle = float(at_middle.mean()) if len(data) else float("nan")
     rows = []
     for judge, own in data.groupby("judge", sort=True):
+        others = data["judge"] != judge
+        rest = data.loc[others, "score"]
         compared = own[own["offset"].notna()]
         per_nomination = compared.groupby("nomination")["offset"].mean()
         n_nom = len(per_nomination)
@@ -165,22 +165,22 @@ def judge_diagnostics(
             "offset_high": high,
             "sd": float(own["score"].std(ddof=1)) if len(own) > 1 else None,
             "middle_share": float(at_middle[own.index].mean()),
+            "others_sd": float(rest.std(ddof=1)) if len(rest) > 1 else None,
+            "others_middle_share": float(at_middle[others].mean()) if len(rest) else None,
             "halo": _halo(own, min_nominations),
             "panel_r": panel_r,
             "panel_mad": float(compared["offset"].abs().mean()) if len(compared) else None,
         })
     table = pd.DataFrame(rows).set_index("judge") if rows else pd.DataFrame(
         columns=["scores", "nominations", "compared", "mean_offset", "offset_low", "offset_high", "sd",
-                 "middle_share", "halo", "panel_r", "panel_mad"])
+                 "middle_share", "others_sd", "others_middle_share", "halo", "panel_r", "panel_mad"])
     table = table.astype(object).where(table.notna(), None)
     table["flags"] = [
         _flags(str(judge), row, level=level, min_offset=min_offset, min_nominations=min_nominations,
-               panel_sd=panel_sd, panel_middle=panel_middle, middle=middle, table=table)
+               middle=middle, table=table)
         for judge, row in table.iterrows()
     ]
     table.attrs["middle"] = middle.tolist()
-    table.attrs["panel_sd"] = panel_sd
-    table.attrs["panel_middle_share"] = panel_middle
     return table
 
 
@@ -189,7 +189,7 @@ def _median(values) -> float | None:
     return float(np.median(clean)) if clean else None
 
 
-def _flags(judge: str, row, *, level, min_offset, min_nominations, panel_sd, panel_middle, middle, table) -> list[str]:
+def _flags(judge: str, row, *, level, min_offset, min_nominations, middle, table) -> list[str]:
     flags: list[str] = []
     if row["compared"] < min_nominations:
         return flags
@@ -203,16 +203,17 @@ def _flags(judge: str, row, *, level, min_offset, min_nominations, panel_sd, pan
             f"nominations ({pct} CI {_direction_phrase(row['offset_low'], row['offset_high'])}, "
             f"{row['compared']} nominations)."
         )
-    if row["sd"] is not None and np.isfinite(panel_sd) and panel_sd > 0 and row["sd"] < 0.6 * panel_sd:
+    others_sd = row["others_sd"]
+    if row["sd"] is not None and others_sd and row["sd"] < 0.6 * others_sd:
         flags.append(
-            f"{judge}'s scores vary much less than the panel's (standard deviation {row['sd']:.1f} against "
-            f"{panel_sd:.1f}): they may not be separating strong nominations from weak ones."
+            f"{judge}'s scores vary much less than the other judges' (standard deviation {row['sd']:.1f} against "
+            f"{others_sd:.1f}): they may not be separating strong nominations from weak ones."
         )
-    if row["middle_share"] >= panel_middle + 0.25:
+    if row["others_middle_share"] is not None and row["middle_share"] >= row["others_middle_share"] + 0.25:
         label = " or ".join(f"{v:g}" for v in middle)
         flags.append(
             f"{judge} gives the middle score ({label}) to {row['middle_share']:.0%} of their scores, against "
-            f"{panel_middle:.0%} across the panel: they may be avoiding the ends of the scale."
+            f"{row['others_middle_share']:.0%} for the other judges: they may be avoiding the ends of the scale."
         )
     typical_halo = _median(table["halo"])
     if row["halo"] is not None and typical_halo is not None and row["halo"] >= 0.9 and row["halo"] >= typical_halo + 0.2:
