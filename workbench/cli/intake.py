@@ -87,7 +87,8 @@ def _import_nominations(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_report(report: ImportReport, *, saved: str | None, out=sys.stdout) -> None:
+def _print_report(report: ImportReport, *, saved: str | None, out=None) -> None:
+    out = out or sys.stdout
     print(report.summary(), file=out)
     print("\nColumns:", file=out)
     for m in report.mapping.matches:

@@ -79,20 +79,21 @@ def is_placeholder(text: str) -> bool:
     return folded in PLACEHOLDERS or folded.rstrip(".") in PLACEHOLDERS
 
 
-_SEPARATORS = re.compile(r"[ \t\n\r]+")
-_OTHER_SPACE = re.compile("[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+_SEPARATORS = re.compile(r"[ \t\n]+")
+_OTHER_SPACE = re.compile("[\r\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 
 
 def word_count(text: str) -> int:
-    r"""Words separated by spaces, tabs or line breaks (a non-breaking space joins words, as in Word).
+    r"""Words separated by spaces, tabs or line feeds (``\r\n`` is one line break; a non-breaking
+    space joins words, as in Word).
 
     >>> word_count("  Raised £2,000 –\tand\r\n€300 "), word_count("a\u00a0b"), word_count(" ")
     (5, 1, 0)
     """
     if _OTHER_SPACE.search(text) is None:
         return len(text.split())  # the same thing, faster, when only those separators occur
-    stripped = text.strip(" \t\n\r")
-    return len(_SEPARATORS.split(stripped)) if stripped else 0
+    stripped = text.strip(" \t\n")
+    return len([w for w in _SEPARATORS.split(stripped) if w.strip("\r")]) if stripped else 0
 
 
 def over_limit(text: str, limit: int) -> int | None:
@@ -106,7 +107,7 @@ def over_limit(text: str, limit: int) -> int | None:
         return None
     bound = text.count(" ") + 1
     if bound <= limit:
-        for separator in "\n\t\r":
+        for separator in "\n\t":
             if separator in text:
                 bound += text.count(separator)
         if bound <= limit:
@@ -194,7 +195,7 @@ class RowChecker:
             if size > long and not text.isspace():
                 bound = text.count(" ") + 1  # over_limit(), inlined: this runs for every answer
                 if bound <= limit:
-                    for separator in "\n\t\r":
+                    for separator in "\n\t":
                         if separator in text:
                             bound += text.count(separator)
                     if bound <= limit:
@@ -330,7 +331,7 @@ class DuplicateFinder:
     def add(self, *, row: int | None, source_key: str, nominee: Mapping[str, str], submitted_at: datetime | None,
             reference: str | None = None) -> None:
         team = nominee.get("team") or ""
-        name = nominee.get("name") or "" if team in ("", "yes") else team
+        name = team if team not in ("", "yes") else (nominee.get("name") or "")
         email = nominee.get("email") or ""
         normal = normalise_name(name) if name else ""
         if not email and not normal:
