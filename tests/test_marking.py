@@ -7,7 +7,6 @@ Store-backed tests run on SQLite and PostgreSQL (``db_url``).
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import zipfile
@@ -306,12 +305,13 @@ def test_sample_top_up_goes_to_the_least_sampled_assessor_and_keeps_earlier_pick
 
 def _marked_cohort(url, plan, *, cohort="Sample cohort"):
     """Import learners and have their assessor submit the marks in ``plan``: [(assessor, (MP1..MP4))]."""
-    import_learner_rows(rows=[LearnerRow(f"L{i:02d}", f"Work of learner {i}.", f"Learner {i}", "", assessor,
-                                         where=f"row {i}") for i, (assessor, _) in enumerate(plan, start=1)],
-                        cohort=cohort, url=url)
-    for i, (assessor, values) in enumerate(plan, start=1):
-        record_marking(learner=f"L{i:02d}", marker=assessor, marks=marks(*values), submit=True, cohort=cohort,
-                       url=url)
+    with session_scope(url) as s:  # one transaction, as a caller with its own session would do
+        import_learner_rows(rows=[LearnerRow(f"L{i:02d}", f"Work of learner {i}.", f"Learner {i}", "", assessor,
+                                             where=f"row {i}") for i, (assessor, _) in enumerate(plan, start=1)],
+                            cohort=cohort, session=s)
+        for i, (assessor, values) in enumerate(plan, start=1):
+            record_marking(learner=f"L{i:02d}", marker=assessor, marks=marks(*values), submit=True, cohort=cohort,
+                           session=s)
 
 
 def test_draw_iqa_sample_is_recorded_reproducible_and_never_the_assessor(db_url, tmp_path):
@@ -460,7 +460,8 @@ def test_feedback_export_docx_and_xlsx(db_url, tmp_path):
     assert [(p.learner, p.message) for p in result.skipped] == [("L3", "the assessor has not submitted the marking yet.")]
     lines = _docx_text(tmp_path / "out" / "feedback-L1.docx")
     rubric = load_rubric("edi-unit")
-    assert lines[:4] == ["Feedback on your assignment", "Outcome: Refer", "Below Met on: MP2.",
+    assert lines[:5] == ["Feedback on your assignment", "Outcome: Refer", "Below Met on: MP2.",
+                         "Marking points to work on: MP2 Proactive strategies to champion diversity.",
                          "To pass, every marking point must be at least Met; otherwise the outcome is Refer."]
     assert ("MC3: " + " ".join(rubric.checks[2].text.split()) + " Avoid this in your next piece of work. "
             "Assessor's note: Policy written alone.") in lines
