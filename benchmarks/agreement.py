@@ -146,8 +146,8 @@ def summary(rows: list[dict]) -> str:
         peer_time = "—" if r["peer_s"] is None else f"{r['peer_s'] * 1000:.2f} ms"
         ratio = "—" if r["peer_s"] is None else f"{r['peer_s'] / r['ours_s']:.1f}×"
         peer_mib = "—" if r["peer_mib"] is None else f"{r['peer_mib']:.1f}"
-        lines.append(f"| {r['size']} | {r['what']} | {r['ours_s'] * 1000:.2f} ms | {r['peer'] or '—'} | {peer_time} | "
-                     f"{ratio} | {r['ours_mib']:.1f} | {peer_mib} |")
+        lines.append(f"| {r['size']} | {r['what']} | {r['ours_s'] * 1000:.2f} ms | {r['peer'] or '—'} | "
+                     f"{peer_time} | {ratio} | {r['ours_mib']:.1f} | {peer_mib} |")
     return "\n".join(lines)
 
 

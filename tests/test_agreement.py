@@ -43,8 +43,8 @@ from workbench.agreement import (
 X = math.nan
 
 # Krippendorff, K. (2011). Computing Krippendorff's Alpha-Reliability. Annenberg School for
-# Communication, University of Pennsylvania, section C ("reliability data with missing
-# values"): 4 observers A–D, 12 units. Transposed here to units × observers.
+# Communication, University of Pennsylvania: the example of reliability data with missing
+# values, 4 observers A–D, 12 units. Transposed here to units × observers.
 KRIPPENDORFF_2011 = [
     [1, 1, X, 1], [2, 2, 3, 2], [3, 3, 3, 3], [3, 3, 3, 3], [2, 2, 2, 2], [1, 2, 3, 4],
     [4, 4, 4, 4], [1, 1, 2, 1], [2, 2, 2, 2], [X, 5, 5, 5], [X, X, 1, 1], [X, 3, X, X],
@@ -56,7 +56,7 @@ KRIPPENDORFF_2011 = [
 GWET_RAW4 = [row[:] for row in KRIPPENDORFF_2011[:-1]] + [[X, X, 3, X]]
 
 # Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters. Psychological
-# Bulletin 76(5), 378–382, Table 1: 30 patients, 6 psychiatrists each, 5 diagnoses
+# Bulletin 76(5), 378–382, the example table: 30 patients, 6 psychiatrists each, 5 diagnoses
 # (counts per diagnosis, as transcribed in JonasMoss/quadagree data_raw/fleiss1971.csv).
 FLEISS_1971_COUNTS = [
     [0, 0, 0, 6, 0], [0, 3, 0, 0, 3], [0, 1, 4, 0, 1], [0, 0, 0, 0, 6], [0, 3, 0, 3, 0], [2, 0, 4, 0, 0],
@@ -68,7 +68,7 @@ FLEISS_1971_COUNTS = [
 FLEISS_1971 = [sum(([k + 1] * c for k, c in enumerate(row)), []) for row in FLEISS_1971_COUNTS]
 
 # Shrout, P. E., & Fleiss, J. L. (1979). Intraclass correlations. Psychological Bulletin 86(2),
-# 420–428, Table 1: 6 targets rated by 4 judges.
+# 420–428, the worked example (p. 423 in SimplyAgree's transcription): 6 targets rated by 4 judges.
 SHROUT_FLEISS_1979 = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]
 
 # Cohen, J. (1968). Weighted kappa. Psychological Bulletin 70(4), 213–220, Table 1: 200 cases,
@@ -94,7 +94,7 @@ def pairs(table):
 
 # (statistic, computation, published value, decimals printed, source)
 PUBLISHED = [
-    # Krippendorff (2011), sections C–E.
+    # Krippendorff (2011), the missing-data example at all four levels.
     ("krippendorff_alpha", lambda: krippendorff_alpha(KRIPPENDORFF_2011, level="nominal"), 0.743, 3,
      "Krippendorff 2011, nominal"),
     ("krippendorff_alpha", lambda: krippendorff_alpha(KRIPPENDORFF_2011, level="ordinal"), 0.815, 3,
@@ -120,7 +120,7 @@ PUBLISHED = [
      "irrCAC krippen.alpha.raw quadratic (= interval alpha)"),
     ("brennan_prediger", lambda: brennan_prediger(GWET_RAW4, weights="quadratic"), 0.90152, 5,
      "irrCAC bp.coeff.raw quadratic"),
-    # Fleiss (1971), p. 381: kappa = .430 (also irr's kappam.fleiss(diagnoses)).
+    # Fleiss (1971): kappa = .430 (also irr's kappam.fleiss(diagnoses) and pyirr's test of it).
     ("fleiss_kappa", lambda: fleiss_kappa(FLEISS_1971), 0.430, 3, "Fleiss 1971"),
     # irrCAC README, distrib.6raters = Fleiss (1971) patients 1–15.
     ("gwet_ac1", lambda: gwet_ac1(FLEISS_1971[:15]), 0.4448007, 7, "irrCAC gwet.ac1.dist"),
@@ -151,7 +151,7 @@ PUBLISHED = [
      "irrCAC bp2.table quadratic"),
     ("percent_agreement", lambda: percent_agreement(pairs(ABSTRACTORS), weights="quadratic"), 0.9725, 4,
      "irrCAC pa2.table quadratic"),
-    # Shrout & Fleiss (1979), Table 4.
+    # Shrout & Fleiss (1979): the six estimates reported for their example.
     ("icc", lambda: icc(SHROUT_FLEISS_1979, "ICC1"), 0.17, 2, "Shrout & Fleiss 1979, ICC(1,1)"),
     ("icc", lambda: icc(SHROUT_FLEISS_1979, "ICC2"), 0.29, 2, "Shrout & Fleiss 1979, ICC(2,1)"),
     ("icc", lambda: icc(SHROUT_FLEISS_1979, "ICC3"), 0.71, 2, "Shrout & Fleiss 1979, ICC(3,1)"),
@@ -189,7 +189,7 @@ def test_irrcac_chance_agreement_terms_match():
 
 
 def _ac2_by_hand(rows, weights):
-    """Gwet (2014) chapter 3 AC2, written out loop by loop (no shared code with the library)."""
+    """Gwet (2014, chapter 3) AC2, written out loop by loop (no shared code with the library)."""
     cats = sorted({v for row in rows for v in row if v == v})
     q, lo, hi = len(cats), min(cats), max(cats)
     w = [[1 - (abs(a - b) / (hi - lo)) ** (1 if weights == "linear" else 2) for b in cats] for a in cats]
@@ -377,7 +377,7 @@ def test_icc_keeps_units_with_missing_ratings():
 
 
 def _fleiss_with_missing_by_hand(rows):
-    """Gwet (2014, eq. 2.10–2.11): agreement over units rated twice or more, category
+    """Gwet (2014, chapter 2): agreement over units rated twice or more, category
     proportions averaged over units rated at least once — written out with loops."""
     cats = sorted({v for row in rows for v in row if v == v})
     rated = [[v for v in row if v == v] for row in rows]

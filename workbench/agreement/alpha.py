@@ -2,8 +2,8 @@
 
 Source: Krippendorff, K. (2011). *Computing Krippendorff's Alpha-Reliability*.
 Annenberg School for Communication, University of Pennsylvania (the coincidence-matrix
-method, with the metric differences of its section E); Krippendorff, K. (2004).
-*Content Analysis* (2nd ed.), chapter 11.
+method and its metric differences); Krippendorff, K. (2004). *Content Analysis*
+(2nd ed.), chapter 11.
 
     alpha = 1 - D_o / D_e = 1 - (n - 1) * sum(o_ck * delta²_ck) / sum(n_c * n_k * delta²_ck)
 

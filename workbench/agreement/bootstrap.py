@@ -2,9 +2,9 @@
 
 Units (nominations) are resampled with replacement and the statistic recomputed on each
 resample; the interval is the percentile interval of those replicates (Efron &
-Tibshirani 1993, *An Introduction to the Bootstrap*, chapter 13). Raters are kept as they
+Tibshirani 1993, *An Introduction to the Bootstrap*). Raters are kept as they
 are: the interval describes uncertainty from *which units* happened to be rated, the usual
-choice for agreement coefficients (Hayes & Krippendorff 2007; Gwet 2014, chapter 5).
+choice for agreement coefficients (Hayes & Krippendorff 2007, *Communication Methods and Measures* 1(1)).
 A resample on which the statistic is undefined is left out and counted.
 """
 

@@ -2,8 +2,8 @@
 
 Source: Kendall, M. G., & Babington Smith, B. (1939). The problem of m rankings. *Annals
 of Mathematical Statistics*, 10(3), 275–287; Kendall, M. G. (1948). *Rank Correlation
-Methods*, chapter 6; Siegel, S., & Castellan, N. J. (1988). *Nonparametric Statistics for
-the Behavioral Sciences* (2nd ed.), section 9.4 (tie correction):
+Methods*; Siegel, S., & Castellan, N. J. (1988). *Nonparametric Statistics for the
+Behavioral Sciences* (2nd ed.), on the coefficient of concordance (tie correction):
 
     W = 12 S / (m² (n³ − n) − m Σ_j T_j),   T_j = Σ (t³ − t) over rater j's tied groups,
 

@@ -10,8 +10,8 @@ The input has one row per score: columns ``nomination``, ``judge``, ``criterion`
   minus the mean of the **other** judges' scores there (leave-one-out consensus). Offsets
   are averaged within each nomination first, so a nomination counts once however many
   criteria it has, and the confidence interval is a t-interval over those nomination means
-  (Myford & Wolfe 2003, *J. Applied Measurement* 4(4), on rater severity; Wind & Peterson
-  2018, *Assessment in Education* 25(2), on rater-effect indices);
+  (Myford & Wolfe 2003, *Journal of Applied Measurement* 4(4), on rater severity; Wind &
+  Peterson 2018, *Language Testing* 35(2), on rater-effect indices);
 - *spread*: the standard deviation of their scores, and the share at the middle of the
   scale — many middle scores with a small spread is *central tendency*;
 - *halo*: the mean correlation between criteria across the nominations they scored — near
@@ -130,8 +130,9 @@ def judge_diagnostics(
     >>> table = judge_diagnostics(pd.DataFrame(rows, columns=list(COLUMNS)), scale=[0, 1, 2, 3, 4, 5])
     >>> table.loc["Cleo", ["nominations", "mean_offset", "offset_low", "offset_high"]].astype(float).round(2).tolist()
     [8.0, -2.06, -2.67, -1.45]
-    >>> table.loc["Cleo", "flags"]
-    ['Cleo scores on average 2.1 points below the rest of the panel on the same nominations (95% CI 1.5 to 2.7 points below, 8 nominations).']
+    >>> print(table.loc["Cleo", "flags"][0])
+    Cleo scores on average 2.1 points below the rest of the panel on the same nominations (95% CI 1.5 to 2.7
+    points below, 8 nominations).
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1 (e.g. 0.95); got {level}")
@@ -216,7 +217,8 @@ def _flags(judge: str, row, *, level, min_offset, min_nominations, middle, table
             f"{row['others_middle_share']:.0%} for the other judges: they may be avoiding the ends of the scale."
         )
     typical_halo = _median(table["halo"])
-    if row["halo"] is not None and typical_halo is not None and row["halo"] >= 0.9 and row["halo"] >= typical_halo + 0.2:
+    halo = row["halo"]
+    if halo is not None and typical_halo is not None and halo >= 0.9 and halo >= typical_halo + 0.2:
         flags.append(
             f"{judge}'s scores for different criteria move together (average correlation {row['halo']:.2f} "
             f"across criteria, against {typical_halo:.2f} for a typical judge): they may be scoring an overall "

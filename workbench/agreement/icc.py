@@ -14,7 +14,7 @@ Which one to report (McGraw & Wong's names in brackets):
 - the ``k`` forms give the reliability of the *mean* of the ratings a unit receives.
 
 **Complete data** (every unit rated by every rater) uses the ANOVA mean squares of
-Shrout & Fleiss (Table 2): with ``n`` units, ``k`` raters, ``BMS`` (units), ``JMS``
+Shrout & Fleiss: with ``n`` units, ``k`` raters, ``BMS`` (units), ``JMS``
 (raters), ``EMS`` (residual) and ``WMS`` (within units),
 ``ICC1 = (BMS − WMS) / (BMS + (k − 1) WMS)``,
 ``ICC2 = (BMS − EMS) / (BMS + (k − 1) EMS + k (JMS − EMS) / n)``,
@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from scipy import linalg, optimize, sparse
+from scipy import optimize, sparse
 from scipy.sparse.csgraph import connected_components
 from threadpoolctl import threadpool_limits
 
@@ -321,7 +321,7 @@ def intraclass_correlations(ratings: Any, *, method: Method = "auto") -> Intracl
     ``method="auto"`` uses the ANOVA mean squares when every unit has every rating and REML
     otherwise; units and raters with no ratings at all carry nothing and are left out.
 
-    Shrout & Fleiss (1979), Table 1 — 6 targets, 4 judges; Table 4 gives
+    Shrout & Fleiss's (1979) example — 6 targets, 4 judges — for which they report
     .17, .29, .71, .44, .62, .91:
 
     >>> sf = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]

@@ -3,7 +3,7 @@ and percent agreement.
 
 All of them share one form, ``(p_a - p_e) / (1 - p_e)``, and differ in the chance
 agreement ``p_e``. With missing ratings (each rater scoring a subset of units) they follow
-Gwet, K. L. (2014), *Handbook of Inter-Rater Reliability* (4th ed.), chapter 2 and 3, as
+Gwet, K. L. (2014), *Handbook of Inter-Rater Reliability* (4th ed.), chapters 2 and 3, as
 implemented in his irrCAC package:
 
 - ``p_a`` is the mean, over units rated at least twice, of
@@ -108,7 +108,7 @@ def _chance_corrected(ratings: Any, scale, weights, name: str, chance) -> Stat:
 
 
 def percent_agreement(ratings: Any, *, weights: Weights = "unweighted", scale: Sequence[Any] | None = None) -> Stat:
-    """Share of agreeing rater pairs, averaged over units rated at least twice (Gwet 2014, eq. 2.3).
+    """Share of agreeing rater pairs, averaged over units rated at least twice (Gwet 2014, chapter 2).
 
     >>> x = float("nan")
     >>> round(percent_agreement([[1, 1, x], [2, 2, 3], [4, x, x]]).value, 4)
@@ -121,7 +121,7 @@ def fleiss_kappa(ratings: Any, *, weights: Weights = "unweighted", scale: Sequen
     """Fleiss' (1971) kappa, generalised to missing ratings as in Gwet (2014).
 
     Source: Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters.
-    *Psychological Bulletin*, 76(5), 378–382. Missing data: Gwet (2014), section 2.4.
+    *Psychological Bulletin*, 76(5), 378–382. Missing data: Gwet (2014), chapter 2.
 
     Gwet's 4-rater, 12-unit example (irrCAC ``cac.raw4raters``) gives 0.76117:
 

@@ -88,7 +88,8 @@ class Ratings:
         array = np.asarray(table)
         if array.ndim != 2:
             raise RatingsError(
-                f"Ratings must be a table with one row per unit and one column per rater; got {array.ndim} dimension(s)."
+                "Ratings must be a table with one row per unit and one column per rater; "
+                f"got {array.ndim} dimension(s)."
             )
         self.shape: tuple[int, int] = (int(array.shape[0]), int(array.shape[1]))
         self._unit_labels, self._rater_labels = unit_labels, rater_labels
@@ -325,7 +326,8 @@ def read_ratings_csv(path: str | os.PathLike) -> pd.DataFrame:
     problems = []
     for i, rater in enumerate(raters):
         if not rater or rater.startswith("Unnamed:"):
-            problems.append(Problem(name, f"column {i + 2}", "This rater column has no name in the first row; add one."))
+            problems.append(Problem(name, f"column {i + 2}",
+                                    "This rater column has no name in the first row; add one."))
     units = table[unit_column].str.strip()
     seen: dict[str, int] = {}
     for row, unit in enumerate(units, start=2):

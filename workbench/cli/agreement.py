@@ -26,7 +26,8 @@ def register(subparsers) -> None:
                     "Statistics that cannot be computed for the data are shown as — (null in JSON) with the "
                     "reason under Notes.",
     )
-    parser.add_argument("file", nargs="?", metavar="RATINGS.csv", help="ratings table: unit id, then one column per rater")
+    parser.add_argument("file", nargs="?", metavar="RATINGS.csv",
+                        help="ratings table: unit id, then one column per rater")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--scale", metavar="VALUES",
                         help="the possible ratings in order, comma-separated, e.g. 0,1,2,3,4,5 or "
