@@ -17,6 +17,8 @@ COMMAND_MODULES = [
     "agreement",
     "marking",
     "judging",
+    "moderation",
+    "export",
 ]
 
 DESCRIPTION = """\
