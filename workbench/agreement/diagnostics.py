@@ -234,7 +234,13 @@ def _flags(judge: str, row, *, level, min_offset, min_nominations, middle, table
 
 
 def judge_flags(diagnostics: pd.DataFrame) -> list[str]:
-    """Every flag sentence from :func:`judge_diagnostics`, judge by judge."""
+    """Every flag sentence from :func:`judge_diagnostics`, judge by judge.
+
+    >>> scores = pd.DataFrame([(n, j, "C1", s) for n in range(6) for j, s in (("Al", n % 5), ("Bo", n % 5),
+    ...                        ("Cy", 2))], columns=list(COLUMNS))
+    >>> judge_flags(judge_diagnostics(scores, scale=[0, 1, 2, 3, 4]))[0][:60]
+    "Cy's scores vary much less than the other judges' (standard "
+    """
     return [sentence for flags in diagnostics["flags"] for sentence in flags]
 
 

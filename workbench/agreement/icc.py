@@ -7,11 +7,16 @@ rater reliability. *Psychological Bulletin*, 86(2), 420–428; McGraw, K. O., & 
 
 Which one to report (McGraw & Wong's names in brackets):
 
-- ``ICC1`` (one-way random): each unit is scored by a different set of raters;
-- ``ICC2`` (two-way random, absolute agreement): raters are a sample of possible raters and
-  their leniency counts as error — usually the right one for an award panel;
-- ``ICC3`` (two-way mixed, consistency): these raters only, leniency differences ignored;
-- the ``k`` forms give the reliability of the *mean* of the ratings a unit receives.
+- ``ICC1`` [ICC(1)] (one-way random): each unit is scored by a different set of raters;
+- ``ICC2`` [ICC(A,1)] (two-way random, absolute agreement): raters are a sample of possible
+  raters and their leniency counts as error — usually the right one for an award panel;
+- ``ICC3`` [ICC(C,1)] (two-way mixed, consistency): these raters only, leniency ignored;
+- the ``k`` forms [ICC(k), ICC(A,k), ICC(C,k)] give the reliability of the *mean* of the
+  ratings a unit receives.
+
+When the design cannot tell rater leniency apart from disagreement (every rating is used
+up by the unit and rater effects), ``ICC2``/``ICC3`` and their ``k`` forms are ``None``
+with a note rather than an arbitrary number.
 
 **Complete data** (every unit rated by every rater) uses the ANOVA mean squares of
 Shrout & Fleiss: with ``n`` units, ``k`` raters, ``BMS`` (units), ``JMS``

@@ -108,7 +108,11 @@ def _fmt(value: float | None) -> str:
 
 
 def format_report(report: dict[str, Any]) -> str:
-    """A plain-text table of a report, for people rather than programs."""
+    """A plain-text table of a report, for people rather than programs (``—`` = undefined).
+
+    >>> print(format_report(agreement_report([[1, 1], [2, 2], [3, 3]])).splitlines()[3])
+    Krippendorff's alpha (nominal)     1.000
+    """
     lines = [
         f"{report['units']} units, {report['raters']} raters, {report['ratings']} ratings",
         "",
