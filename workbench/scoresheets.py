@@ -12,7 +12,8 @@ criterion, score, comment``, and reports like the nomination import: each bad ce
 with its row and column (an out-of-scale score, an edited answer, a nomination not assigned to
 the judge, a locked submission), and everything else is saved. A workbook from another round, or
 written under another rubric version, is refused as a whole (``fatal``). Scores that did not
-change are not saved again, so importing the same file twice adds nothing.
+change are not saved again, so importing the same file twice adds nothing. A blank score cell
+means "nothing entered here": it never clears a score given in the app.
 """
 
 from __future__ import annotations
@@ -260,16 +261,17 @@ class _Saver:
     def save(self, *, judge: Judge, assignment: Assignment, criterion_id: str, value, comment: str, row: int,
              column: str, score_column: str) -> None:
         rubric = round_rubric(self.session, self.round, check_file=False)
+        now = self.current(judge.id, assignment.nomination_id).get(criterion_id)
+        blank = value is None or (isinstance(value, str) and not value.strip())
+        if blank and not comment:
+            return  # nothing entered here: a blank cell never clears a score given elsewhere
         try:
-            parsed = rubric.parse_score(criterion_id, value)
+            parsed = (now or {}).get("value") if blank else rubric.parse_score(criterion_id, value)
         except WorkbenchError as exc:
             self.report.problems.append(ScoreProblem(row, score_column, str(exc), "out_of_scale"))
             return
-        now = self.current(judge.id, assignment.nomination_id).get(criterion_id)
         if now is not None and now["value"] == parsed and (now["comment"] or "") == (comment or ""):
             self.report.unchanged += 1
-            return
-        if now is None and parsed is None and not comment:
             return
         if assignment.submitted_at is not None:
             self.report.problems.append(ScoreProblem(row, column, (
