@@ -593,6 +593,14 @@ def test_ratings_read_numbers_written_as_text_and_treat_blanks_as_missing():
     assert r.categories.tolist() == [1.0, 2.0, 3.5]
 
 
+def test_dataframes_with_pandas_missing_values_keep_labels_and_numbers():
+    frame = pd.DataFrame({"Ann": [1, 2, None], "Raj": [1, 3, 3]}, dtype="Int64", index=["N1", "N2", "N3"])
+    r = Ratings(frame)
+    assert (r.numeric, r.observed, r.unit_labels, r.rater_labels) == (True, 5, ["N1", "N2", "N3"], ["Ann", "Raj"])
+    assert krippendorff_alpha(frame, level="nominal").value == pytest.approx(
+        krippendorff_alpha([[1, 1], [2, 3], [X, 3]], level="nominal").value)
+
+
 def test_large_tables_count_the_same_way_as_small_ones():
     data = _panel(20_000, 5, 0.2, 3)  # 100,000 cells: counted per scale value
     big = Ratings(data)

@@ -30,13 +30,16 @@ class RatingsError(WorkbenchError, ValueError):
 
 
 def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
+    """``None``, ``NaN``, ``pd.NA`` or a blank string.
+
+    >>> [_is_missing(v) for v in (None, float("nan"), pd.NA, " ", "0", 0)]
+    [True, True, True, True, False, False]
+    """
     if isinstance(value, str):
         return not value.strip()
     try:
-        return bool(value != value)  # NaN, pd.NA-like
-    except (TypeError, ValueError):
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # not a scalar
         return False
 
 
