@@ -88,3 +88,11 @@ def test_iqa_marks_blind_then_sees_the_assessor(sqlite_url):
     assert "<h2>Assessor's marking (Amy Assessor)</h2>" in view.counterpart.value
     assert ("<tr><th scope='row'>MP2</th><td>Met</td><td>Partly met</td><td></td></tr>" in view.counterpart.value)
     assert "Assessor's outcome: <strong>Refer</strong>." in view.counterpart.value
+
+
+def test_a_marker_with_no_learners_is_told_so(sqlite_url):
+    _cohort(sqlite_url)
+    view = unit_marking_app({"WORKBENCH_DB": sqlite_url, "WORKBENCH_ROLE": "judge", "WORKBENCH_JUDGE_ID": "999"})
+    assert (view.marker.options, view.learner.options) == ((), ())
+    assert (view.alert.kind, view.alert.text) == (
+        "info", "You have no learners to mark in this cohort. Ask the organiser if you expected some.")

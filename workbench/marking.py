@@ -25,8 +25,8 @@ once the IQA has submitted.
 
 The IQA sample rule is :data:`SAMPLE_RULE` (see :func:`choose_iqa_sample`). Agreement between
 assessor and IQA is :func:`agreement_report`. Feedback for each learner is
-:func:`export_feedback` (``.docx`` and/or ``.xlsx``), built from the assessor's marks, evidence
-notes, misconceptions ticked and the rubric's guidance.
+:func:`export_feedback` (``.docx`` and/or ``.xlsx``, rendered by :mod:`workbench.feedback`),
+built from the assessor's marks, evidence notes, misconceptions ticked and the rubric's guidance.
 
 Every service function takes keyword arguments only, and either a ``session`` (to take part
 in the caller's transaction) or a database ``url`` (one transaction per call).

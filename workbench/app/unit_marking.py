@@ -153,7 +153,10 @@ class UnitMarkingView(widgets.VBox):
                        for m in cohort_markers(cohort=self.cohort, role=self.role.value, url=self.url)]
         self.marker.options = options
         self.marker.value = options[0][1] if options else None
-        if not options:
+        if not options and self.fixed_marker is not None:
+            self.alert.show("You have no learners to mark in this cohort. Ask the organiser if you expected some.",
+                            "info")
+        elif not options:
             self.alert.show(f"Nobody is marking as {'an assessor' if self.role.value == ASSESSOR else 'an IQA'} in "
                             "this cohort yet.", "info")
         self.refresh_learners()
