@@ -353,6 +353,18 @@ def test_reml_variance_components_match_statsmodels_mixedlm():
     assert result["ICC2"].value == pytest.approx(unit / (unit + rater + crossed.scale), rel=1e-3)
 
 
+def test_icc2_is_undefined_when_the_fit_leaves_no_error():
+    # 7 ratings, 3 units, 4 raters: unit and rater effects explain the ratings almost exactly,
+    # so REML puts no variance in error and the unit/rater split is not determined (found by
+    # the permutation property test, where it came out differently for each rater order).
+    data = np.array([[X, 3, 4, X], [4, 4, X, 1], [X, X, 4, 0]])
+    for order in ([0, 1, 2, 3], [3, 2, 1, 0], [1, 0, 3, 2]):
+        result = intraclass_correlations(data[:, order])
+        assert (result["ICC2"].value, result["ICC2k"].value) == (None, None)
+        assert result["ICC2"].note.startswith("The ratings fit unit and rater effects almost exactly")
+        assert result["ICC3"].value == pytest.approx(1.0, abs=1e-6)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_kendall_w_matches_scipy_friedman_with_ties(seed):
     # Friedman's chi-square (scipy corrects it for ties) is m (n − 1) W, with the units as
@@ -591,6 +603,9 @@ def test_ratings_read_numbers_written_as_text_and_treat_blanks_as_missing():
     r = Ratings([["1", " 2 "], ["", None], [np.nan, "3.5"]])
     assert r.numeric and r.observed == 3
     assert r.categories.tolist() == [1.0, 2.0, 3.5]
+    mixed = Ratings([[1.0, "1"], [" 2", "x"]])  # a label makes them all labels; 1.0 and "1" stay one label
+    assert (mixed.numeric, mixed.categories.tolist(), mixed.counts.tolist()) == (
+        False, ["1", "2", "x"], [[2.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
 
 
 def test_dataframes_with_pandas_missing_values_keep_labels_and_numbers():

@@ -62,6 +62,8 @@ from workbench.agreement.statistic import Stat
 FORMS = ("ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k")
 Method = Literal["auto", "anova", "reml"]
 _EDGE = 1.0 - 1e-9
+#: A variance ratio beyond this sits at the edge of the likelihood (error variance ≈ 0).
+_BOUNDARY = 1e5
 
 
 @dataclass(frozen=True)
@@ -312,6 +314,12 @@ def _reml(design: _Design, n: int, k: int) -> IntraclassCorrelations:
         "ICC2k": _ratio(unit2, unit2 + (rater2 + error2) / kbar, note),
         "ICC3k": _ratio(unit3, unit3 + error3 / kbar, note),
     }
+    if min(theta_u, theta_r) > _BOUNDARY:
+        # The fit puts all the variance in units and raters and none in error, so the split
+        # between units and raters is not determined by these few ratings.
+        ridge = ("The ratings fit unit and rater effects almost exactly, leaving no error to estimate, so the "
+                 "split between units and raters is not determined; more units rated by several raters are needed.")
+        values["ICC2"] = values["ICC2k"] = Stat.undefined(ridge)
     components = {
         "one_way_unit": float(unit1), "one_way_within": float(within),
         "unit": float(unit2), "rater": float(rater2), "error": float(error2),

@@ -89,6 +89,8 @@ class Ratings:
             rater_labels = [str(c) for c in table.columns]
             table = table.to_numpy()
         array = np.asarray(table)
+        if array.dtype.kind in "US" and not isinstance(table, np.ndarray):
+            array = np.asarray(table, dtype=object)  # keep 1.0 a number next to labels, not "1.0"
         if array.ndim != 2:
             raise RatingsError(
                 "Ratings must be a table with one row per unit and one column per rater; "
@@ -135,36 +137,39 @@ class Ratings:
         self.__dict__["_flat_codes"], self.categories = self._code_numbers(observed, scale_values)
 
     def _init_objects(self, array: np.ndarray, scale: Sequence[Any] | None) -> None:
-        flat = array.ravel()
-        missing = np.fromiter((_is_missing(v) for v in flat), dtype=bool, count=flat.size)
-        present = flat[~missing]
-        numbers = [_to_float(v) for v in present]
-        if all(n is not None for n in numbers):
-            values = np.full(flat.size, np.nan)
-            values[~missing] = np.asarray(numbers, dtype=float)
-            self._init_numeric(values.reshape(array.shape), scale)
+        # Work on the distinct cell values only (a rubric has few), then spread back by index.
+        codes, uniques = pd.factorize(array.ravel(), use_na_sentinel=True)
+        uniques = list(uniques)
+        blank = np.array([_is_missing(u) for u in uniques] + [True], dtype=bool)  # last: the NA sentinel
+        missing = blank[codes]
+        numbers = [_to_float(u) for u in uniques]
+        if all(n is not None for n, b in zip(numbers, blank) if not b):
+            lookup = np.array([np.nan if b or n is None else n for n, b in zip(numbers, blank)] + [np.nan])
+            self._init_numeric(lookup[codes].reshape(array.shape), scale)
             return
         self.__dict__["mask"] = ~missing.reshape(array.shape)
         self.values = None
         self.numeric = False
-        labels = np.asarray([_label(v) for v in present], dtype=object)
+        labels = [_label(u) for u in uniques]
+        used = {label for label, b in zip(labels, blank) if not b}
         if scale is not None:
             categories = np.asarray([_label(v) for v in scale], dtype=object)
             if len(set(categories)) != len(categories):
                 raise RatingsError(f"The scale lists a value twice: {_describe(categories)}. List each value once.")
             self.ordered = not self.nominal_only
         else:
-            categories = np.asarray(sorted(set(labels)), dtype=object)
+            categories = np.asarray(sorted(used), dtype=object)
             self.ordered = False
         index = {c: i for i, c in enumerate(categories)}
-        unknown = sorted({c for c in labels if c not in index})
+        unknown = sorted(used - set(index))
         if unknown:
             raise RatingsError(
                 f"Rating(s) {_describe(unknown)} are not on the scale ({_describe(categories)}). "
                 "Correct the ratings or add the values to the scale."
             )
         self.categories = categories
-        self.__dict__["_flat_codes"] = np.fromiter((index[c] for c in labels), dtype=np.intp, count=labels.size)
+        category_of = np.array([index.get(label, -1) for label in labels] + [-1], dtype=np.intp)
+        self.__dict__["_flat_codes"] = category_of[codes[~missing]]
 
     @staticmethod
     def _numeric_scale(scale: Sequence[Any]) -> list[float]:
