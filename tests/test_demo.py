@@ -80,6 +80,8 @@ def test_demo_is_deterministic(demo, tmp_path):
 def test_demo_cli_reuses_existing_panel(tmp_path, capsys):
     db = tmp_path / "cli.db"
     assert main(["demo", "--db", str(db), "--no-serve"]) == 0
-    assert capsys.readouterr().out.startswith(f"Demo panel '{DEMO_ROUND}' in SQLite file {db}: 40 nominations")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"Demo panel '{DEMO_ROUND}' in SQLite file {db}: 40 nominations")
+    assert lines[1].startswith("Demo cohort 'EDI unit")
     assert main(["demo", "--db", str(db), "--no-serve"]) == 0
     assert capsys.readouterr().out == f"The demo panel is already in SQLite file {db}; using it.\n"

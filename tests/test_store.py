@@ -293,3 +293,11 @@ def test_round_names_must_be_unique(db_url):
         create_round(s, name="R", rubric=load_rubric("inclusive-leader"))
         with pytest.raises(WorkbenchError, match="already a round called 'R'"):
             create_round(s, name="R", rubric=load_rubric("inclusive-leader"))
+
+
+def test_newest_round_skips_unit_marking_cohorts(db_url):
+    with session_scope(db_url) as s:
+        award = create_round(s, name="Award 2026", rubric=load_rubric("inclusive-leader"))
+        create_round(s, name="EDI cohort", rubric=load_rubric("edi-unit"), settings={"mode": "unit-marking"})
+        assert get_round(s).id == award.id
+        assert get_round(s, "EDI cohort").name == "EDI cohort"

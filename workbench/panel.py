@@ -74,12 +74,12 @@ def create_round(
 
 
 def get_round(session: Session, name: str | None = None) -> Round:
-    """A round by name; without a name, the newest round."""
+    """A round by name; without a name, the newest award-judging round (not a unit-marking cohort)."""
     if name is None:
-        round_ = session.scalar(select(Round).order_by(Round.id.desc()).limit(1))
-        if round_ is None:
-            raise NotFound("There are no judging rounds yet. Import nominations or run `workbench demo` first.")
-        return round_
+        for round_ in session.scalars(select(Round).order_by(Round.id.desc())):
+            if (round_.settings or {}).get("mode") != "unit-marking":
+                return round_
+        raise NotFound("There are no judging rounds yet. Import nominations or run `workbench demo` first.")
     round_ = session.scalar(select(Round).where(Round.name == name))
     if round_ is None:
         names = session.scalars(select(Round.name).order_by(Round.id)).all()

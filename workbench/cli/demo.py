@@ -28,9 +28,13 @@ def _demo(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"The demo panel is already in {describe_url(url)}; using it.")
     else:
+        from workbench.marking import build_unit_demo
+
         summary = build_demo(url=url, seed=args.seed)
+        unit = build_unit_demo(url=url, seed=args.seed)
         if not args.quiet:
             print(summary.describe())
+            print(unit.describe())
     if args.no_serve:
         return 0
     from workbench.serve import serve
