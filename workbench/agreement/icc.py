@@ -167,6 +167,7 @@ class _Design:
         raw_t = np.ones(n) @ filled
         mu = float(raw_s.sum()) / self.n_obs
         square = float(np.einsum("ij,ij->", filled, filled))
+        del filled  # the rest works on the mask and the per-unit sums
         self.yy = square - self.n_obs * mu * mu
         if self.yy <= 1e-6 * square:
             centred = np.where(mask, y - mu, 0.0)
@@ -183,9 +184,6 @@ class _Design:
         bounds = list(starts) + [n]
         spans = [(lo, hi) for (lo, hi), used in zip(zip(bounds[:-1], bounds[1:]), keep) if used]
         sizes = sizes[keep]
-        rows = order[spans[0][0]:] if spans else order[:0]
-        block_mask = mask[rows].astype(float)
-        offset = spans[0][0] if spans else 0
         g = len(sizes)
         self.g = sizes.astype(float)
         self.count = np.array([hi - lo for lo, hi in spans], dtype=float)
@@ -194,7 +192,8 @@ class _Design:
         self.b = np.empty((g, k))
         self.a = np.empty((g, k, k))
         for i, (lo, hi) in enumerate(spans):
-            block = block_mask[lo - offset:hi - offset]
+            # 0/1 entries: float32 products and sums of counts below 2²⁴ are exact.
+            block = mask[order[lo:hi]].astype(np.float32)
             sums = s[lo:hi]
             self.s2[i] = sums @ sums
             self.s1[i] = sums.sum()
