@@ -48,14 +48,18 @@ def print_links(*, url: str, base_url: str) -> None:
     from sqlalchemy import select
 
     from workbench.serve import issue_judge_token, issue_organiser_token, link
-    from workbench.store import Judge, session_scope
+    from workbench.store import Assignment, Judge, session_scope
 
     with session_scope(url) as s:
         organiser = issue_organiser_token(s, label="demo organiser")
-        judges = [(j.name, issue_judge_token(s, judge=j)) for j in s.scalars(select(Judge).order_by(Judge.id))]
+        people = []
+        for judge in s.scalars(select(Judge).order_by(Judge.id)):
+            roles = set(s.scalars(select(Assignment.role).where(Assignment.judge_id == judge.id)))
+            page = "judge.ipynb" if "judge" in roles or not roles else "unit_marking.ipynb"
+            people.append((judge.name, page, issue_judge_token(s, judge=judge)))
     print("\nOrganiser (overview, agreement, moderation, shortlist):")
     print(f"  {link(base_url, 'overview.ipynb', organiser)}")
-    print("Judges (each sees only their own nominations):")
-    for name, token in judges:
-        print(f"  {name:24} {link(base_url, 'judge.ipynb', token)}")
+    print("Judges (each sees only their own nominations) and unit assessors:")
+    for name, page, token in people:
+        print(f"  {name:24} {link(base_url, page, token)}")
     print(flush=True)
