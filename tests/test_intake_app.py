@@ -38,7 +38,7 @@ def test_upload_previews_maps_and_reports_without_importing(forms_file, sqlite_u
     assert view.result.sheet == "Form1"
     assert "Zoë Ní Bhriain" in view.preview_table.value
     assert "Line one<br>Line two 😀" in view.preview_table.value
-    assert {c: d.value for c, d in view._dropdowns.items()}["K"] == "Q1"
+    assert {c: d.value for c, d in view.dropdowns.items()}["K"] == "Q1"
     assert view.alert.kind == "info"
     assert view.alert.text == ("Checked forms.xlsx: 3 nominations, 5 warnings. Look at the columns and the report, "
                                "then import.")
@@ -52,7 +52,7 @@ def test_override_in_a_dropdown_is_checked_and_imported(forms_file, sqlite_url):
     view = ImportView(url=sqlite_url, round_name="IL 2026")
     upload(view.upload, forms_file)
 
-    view._dropdowns["Q"].value = "submission.category"  # "Anything else?" holds the award category
+    view.dropdowns["Q"].value = "submission.category"  # "Anything else?" holds the award category
     view.check_button.click()
     view.duplicates.value = "newer"
     view.import_button.click()

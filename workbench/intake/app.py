@@ -106,7 +106,8 @@ class ImportView(widgets.VBox):
                                             disabled=True, tooltip="Import the nominations into the round")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="Progress", bar_style="info")
         self.result_html = widgets.HTML()
-        self._dropdowns: dict[str, widgets.Dropdown] = {}
+        #: One dropdown per column (by letter): what the column holds.
+        self.dropdowns: dict[str, widgets.Dropdown] = {}
 
         self.upload.observe(lambda _: self.load_file(), names="value")
         self.mapping_upload.observe(lambda _: self.load_saved_mapping(), names="value")
@@ -174,7 +175,9 @@ class ImportView(widgets.VBox):
             raise WorkbenchError("Upload a nominations file first.")
         mapping = self._mapping_from_widgets() or self.saved_mapping
         self.result_html.value = ""
-        self.result = preview(self.path, rubric=self.rubric.value, sheet=self.sheet.value, mapping=mapping)
+        self.progress.value, self.progress.bar_style = 0, "info"
+        self.result = preview(self.path, rubric=self.rubric.value, sheet=self.sheet.value, mapping=mapping,
+                              progress=self._on_progress)
         self.mapping = self.result.mapping
         self.report = self.result.report
         self._show_preview(self.result)
@@ -219,7 +222,7 @@ class ImportView(widgets.VBox):
         """Another sheet or rubric: its columns are matched afresh."""
         if self.path is None or self._building:
             return
-        self.mapping, self._dropdowns = None, {}
+        self.mapping, self.dropdowns = None, {}
         self.check()
 
     def _on_progress(self, done: int, total: int) -> None:
@@ -227,11 +230,11 @@ class ImportView(widgets.VBox):
         self.progress.value = min(done, self.progress.max)
 
     def _mapping_from_widgets(self) -> ColumnMapping | None:
-        if self.mapping is None or not self._dropdowns:
+        if self.mapping is None or not self.dropdowns:
             return None
         changes = {}
         for match in self.mapping.matches:
-            dropdown = self._dropdowns.get(match.column)
+            dropdown = self.dropdowns.get(match.column)
             if dropdown is not None and dropdown.value != match.target:
                 changes[match.column] = dropdown.value
         return self.mapping.override(changes) if changes else self.mapping
@@ -244,7 +247,7 @@ class ImportView(widgets.VBox):
 
     def _show_mapping(self, mapping: ColumnMapping) -> None:
         options = [(KEEP_AS_EXTRA, None)] + [(t.label, t.id) for t in mapping.targets]
-        self._dropdowns = {}
+        self.dropdowns = {}
         rows = []
         for match in mapping.matches:
             if match.merged_from:
@@ -253,7 +256,7 @@ class ImportView(widgets.VBox):
                 continue
             dropdown = widgets.Dropdown(options=options, value=match.target, layout=widgets.Layout(width="26em"),
                                         description=f"{match.column}", style={"description_width": "2em"})
-            self._dropdowns[match.column] = dropdown
+            self.dropdowns[match.column] = dropdown
             if match.target is None:
                 how = ""
             elif match.source == "auto":

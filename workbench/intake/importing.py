@@ -10,7 +10,8 @@
   Nominations missing from a corrected file are listed, never deleted.
 
 Rows stream from the reader in batches (:data:`BATCH_SIZE`); a 20,000-row file is never held
-whole. Answers are never logged.
+whole. Answers are never logged. Form timestamps carry no time zone; they are stored as
+written (read as UTC), which keeps their order.
 
 Statuses given to nominations: ``active``; ``duplicate-pending`` for every nomination of a
 nominee nominated more than once until the organiser chooses (``duplicates={"keep": ...}``,
