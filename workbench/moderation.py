@@ -296,7 +296,8 @@ def find_flags(
         group = totals.groupby("nomination")["total"]
         count, median = group.transform("count"), group.transform("median")
         gap = totals["total"] - median
-        hit = totals[(count >= 3) & (gap.abs() >= limit - 1e-9)].assign(median=median, gap=gap)
+        marked = totals.assign(median=median, gap=gap)
+        hit = marked[(count >= 3) & (gap.abs() >= limit - 1e-9)]
         for row in hit.sort_values(["nomination", "judge"], kind="stable").itertuples(index=False):
             side = "above" if row.gap > 0 else "below"
             who = names.get(row.judge, row.judge if isinstance(row.judge, str) else f"Judge {row.judge}")
