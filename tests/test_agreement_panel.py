@@ -102,3 +102,18 @@ def test_dashboard_without_rounds_says_what_to_do(tmp_path):
 
     view = AgreementDashboard(url=f"sqlite:///{tmp_path / 'empty.db'}")
     assert view.alert.text == "There are no judging rounds yet. Import nominations or run `workbench demo` first."
+
+
+def test_cli_db_form_reports_per_criterion_and_overall(demo_url, capsys):
+    import json
+
+    from workbench.cli import main
+
+    assert main(["agreement", "--db", demo_url, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    with session_scope(demo_url) as s:
+        assert report == json.loads(json.dumps(round_report_json(s, round_=get_round(s))))
+    assert report["round"] == "Inclusive Leader 2026 (demo)"
+    assert report["criteria"]["Q1"]["units"] == 40 and report["criteria"]["Q1"]["ratings"] == 120
+    assert main(["agreement", "--db", demo_url, "--round", "No such round"]) == 1
+    assert "No round called 'No such round'" in capsys.readouterr().err

@@ -4,9 +4,8 @@ The CSV has the unit id in the first column and one column per rater; an empty c
 missing rating. ``--json`` prints the report as JSON (keys in
 :data:`workbench.agreement.REPORT_KEYS`), otherwise a readable table.
 
-``workbench agreement --db URL --round NAME`` is the same per criterion and overall for a
-judging round; it is reserved here and answered by :func:`round_reports` once rounds carry
-scores to report on.
+``workbench agreement --db URL [--round NAME]`` gives the same report per criterion and
+overall (each judge's weighted total) for a judging round; without ``--round``, the newest.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ def register(subparsers) -> None:
                         help="treat the ratings as unordered labels (e.g. codes 1 = depression, 2 = neurosis): "
                              "only the nominal statistics are computed")
     parser.add_argument("--db", metavar="URL", help="a workbench database URL or SQLite file, with --round")
-    parser.add_argument("--round", metavar="NAME", help="the judging round to report on (with --db)")
+    parser.add_argument("--round", metavar="NAME", help="the judging round to report on (with --db; default: the newest)")
     parser.set_defaults(handler=_agreement)
 
 
@@ -49,13 +48,14 @@ def _scale(text: str | None) -> list[str] | None:
     return values
 
 
-def round_reports(*, url: str, round_name: str) -> dict:
+def round_reports(*, url: str, round_name: str | None) -> dict:
     """Agreement per criterion and overall for a judging round (the ``--db`` form)."""
-    raise WorkbenchError(
-        f"Agreement straight from the database (round {round_name!r}) is not available in this version. "
-        "Export the round's scores for one criterion as a CSV (unit id, then one column per judge) and run "
-        "`workbench agreement FILE`."
-    )
+    from workbench.agreement.panel import round_report_json
+    from workbench.panel import get_round
+    from workbench.store import session_scope
+
+    with session_scope(url) as session:
+        return round_report_json(session, round_=get_round(session, round_name))
 
 
 def _agreement(args: argparse.Namespace) -> int:
@@ -64,8 +64,6 @@ def _agreement(args: argparse.Namespace) -> int:
     if args.db or args.round:
         if not args.db:
             raise WorkbenchError("--round needs --db URL: the database that holds the round.")
-        if not args.round:
-            raise WorkbenchError("--db needs --round NAME: the judging round to report on.")
         report = round_reports(url=args.db, round_name=args.round)
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
