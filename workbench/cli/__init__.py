@@ -11,14 +11,14 @@ from workbench.errors import WorkbenchError
 
 #: Modules in this package that define ``register(subparsers)``.
 COMMAND_MODULES = [
-    "rubric",
     "demo",
+    "rubric",
     "intake",
-    "agreement",
-    "marking",
     "judging",
+    "agreement",
     "moderation",
     "export",
+    "marking",
 ]
 
 DESCRIPTION = """\
@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="workbench",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="In workflow order: set up a round, import, allocate, judge, check agreement, moderate, export.\n"
+               "Run `workbench COMMAND --help` for the details of one command.",
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
