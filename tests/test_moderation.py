@@ -193,7 +193,8 @@ def test_decisions_resolve_flags_and_a_new_score_reopens_them(db_url):
                         reason_code="panel-agreed", rationale="Agreed 3 at the panel meeting.", moderator="Mo")
         half = moderation_queue(s, round_=round_)
         record_decision(s, round_=round_, nomination_id=nomination, criterion_id="Q2", no_change=True,
-                        reason_code="scores-stand", rationale="A real difference of view; scores stand.", moderator="Mo")
+                        reason_code="scores-stand", rationale="A real difference of view; scores stand.",
+                        moderator="Mo")
         open_after = moderation_queue(s, round_=round_)
         resolved = moderation_queue(s, round_=round_, include_resolved=True)
         record_score(s, round_=round_, judge_id=built.judges["Cy"], nomination_id=nomination, criterion_id="Q1",

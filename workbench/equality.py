@@ -140,8 +140,9 @@ def equality_check(
     >>> check = equality_check(answers=answers, nominated=range(1, 21), shortlisted=[9, 10, 11, 12, 13, 1])
     >>> check.table[["group", "nominated", "shortlisted", "shortlist_rate"]].values.tolist()
     [['No', 10, 5, 0.5], ['Yes', 'hidden', '<5', nan], ['Prefer not to say', '<5', '<5', nan], ['All', 20, 6, 0.3]]
-    >>> check.flags
-    ['Disability: the shortlisting rate for "Yes" is below four-fifths of the rate for "No" (exact figures withheld because the numbers are small).']
+    >>> print(*check.flags)
+    Disability: the shortlisting rate for "Yes" is below four-fifths of the rate for "No"
+    (exact figures withheld because the numbers are small).
     """
     nominated = sorted(set(int(n) for n in nominated))
     pool = set(nominated)

@@ -143,7 +143,8 @@ class QueueRules:
         """The rules in words, for the app and the Method sheet."""
         lines = []
         if self.range_threshold is not None:
-            lines.append(f"The highest minus the lowest score on a criterion is {self.range_threshold:g} points or more.")
+            lines.append(f"The highest minus the lowest score on a criterion is {self.range_threshold:g} points "
+                         "or more.")
         if self.sd_limit is not None:
             lines.append(f"The standard deviation of the scores on a criterion is above {self.sd_limit:g}.")
         if self.outlier_share is not None:
@@ -207,7 +208,8 @@ class Decision:
         if self.no_change:
             return (f"{self.reference} {self.criterion}: no change ({_fmt(self.before)} stands), "
                     f"recorded by {self.moderator}.")
-        return f"{self.reference} {self.criterion}: {_fmt(self.before)} → {_fmt(self.after)}, recorded by {self.moderator}."
+        return (f"{self.reference} {self.criterion}: {_fmt(self.before)} → {_fmt(self.after)}, "
+                f"recorded by {self.moderator}.")
 
 
 def _fmt(value: float | None) -> str:

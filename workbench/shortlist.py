@@ -440,7 +440,8 @@ def build_shortlist(
                 other = _rank(prep, scenario_data(normalised), aggregation=agg, moderated=use_moderation)
                 chosen = pd.Series(_select(other, top=top, threshold=threshold), index=other["nomination"])
                 outcomes[label] = chosen.reindex(order).to_numpy()
-                scenarios.append(Scenario(label, f"{AGGREGATIONS[agg]} {SOURCES['normalised' if normalised else 'raw']}"))
+                source_words = SOURCES["normalised" if normalised else "raw"]
+                scenarios.append(Scenario(label, f"{AGGREGATIONS[agg]} {source_words}"))
         judges_left_out = sorted(prep.raw["judge"].unique().tolist())
         for judge in judges_left_out:
             label = f"without {(judge_labels or {}).get(judge, f'judge {judge}')}"
