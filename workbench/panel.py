@@ -88,13 +88,19 @@ def get_round(session: Session, name: str | None = None) -> Round:
     return round_
 
 
+_STORED_RUBRICS: dict[str, Rubric] = {}
+
+
 def round_rubric(session: Session, round_: Round, *, check_file: bool = True) -> Rubric:
     """The rubric version the round is judged on.
 
     With ``check_file`` the rubric file on disk is compared with the stored version: an
     edit made mid-round is refused (:class:`RubricChanged`) until the round is migrated.
     """
-    stored = rubric_from_document(round_.rubric_version.document, file=f"round {round_.name!r}")
+    stored = _STORED_RUBRICS.get(round_.rubric_hash)
+    if stored is None:  # parsed once per process: a stored version never changes (its hash is its content)
+        stored = rubric_from_document(round_.rubric_version.document, file=f"round {round_.name!r}")
+        _STORED_RUBRICS[stored.hash] = stored
     if check_file:
         try:
             on_disk = load_rubric(stored.id)
