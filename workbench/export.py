@@ -407,11 +407,12 @@ def build_export(data: RoundData, *, options: ExportOptions) -> Export:
     if len(shortlist.scenarios):
         in_any = robust.any(axis=1) | ranking.set_index("nomination")["shortlisted"].reindex(robust.index)
         subset = ranking[ranking["nomination"].isin(robust.index[in_any.to_numpy()])]
-        rows = []
-        for rec in subset.itertuples(index=False):
-            marks = ["In" if robust.at[rec.nomination, s.name] else "Out" for s in shortlist.scenarios]
-            rows.append((rec.rank_label, rec.reference, rec.category, "Yes" if rec.shortlisted else "No",
-                         _number(rec.stability), *marks))
+        marks = robust.loc[subset["nomination"].to_numpy(), [s.name for s in shortlist.scenarios]].to_numpy()
+        rows = [(label, reference, category, "Yes" if chosen else "No", stability,
+                 *("In" if m else "Out" for m in marked))
+                for label, reference, category, chosen, stability, marked in zip(
+                    subset["rank_label"].tolist(), subset["reference"].tolist(), subset["category"].tolist(),
+                    subset["shortlisted"].tolist(), subset["stability"].tolist(), marks)]
         sheets.append(Sheet(
             "Robustness", [Column("Rank"), Column("Nomination"), Column("Category", "user_text"),
                            Column("Shortlisted"), Column("Stability", "share"),
@@ -531,7 +532,8 @@ def _agreement_sheet(scores: pd.DataFrame, rubric: Rubric, rules) -> Sheet:
         for name, stat in (("alpha", alpha), ("ICC", icc2)):
             if stat is not None and stat.value is None and stat.note:
                 notes.append(f"{name}: {stat.note}")
-        spread = part.groupby("nomination")["score"].agg(lambda s: s.max() - s.min()) if len(part) else pd.Series()
+        grouped = part.groupby("nomination")["score"]
+        spread = (grouped.max() - grouped.min()) if len(part) else pd.Series(dtype=float)
         flagged = int((spread >= rules.range_threshold - 1e-9).sum()) if rules.range_threshold is not None else None
         rows.append((criterion.id, criterion.title, int(table.shape[0]), int(table.shape[1]), int(len(part)),
                      _stat(alpha), _stat(icc2), _stat(icc2k), _stat(agree),

@@ -224,7 +224,18 @@ def _prepare(*, scores, rubric, nominations, moderated, by, need_normalised: boo
     return _Prepared(rubric, noms, data, normalised, overrides, weights, low, high)
 
 
-def _rank(prep: _Prepared, data: pd.DataFrame, *, aggregation: str, moderated: bool) -> pd.DataFrame:
+def _judge_table(prep: _Prepared, data: pd.DataFrame) -> pd.DataFrame:
+    """Each judge's own weighted total per nomination: index (nomination, judge), columns total, complete."""
+    weight_of = dict(zip(prep.rubric.criterion_ids, prep.weights))
+    weighted = data["value"].to_numpy(dtype=float) * data["criterion"].map(weight_of).to_numpy(dtype=float)
+    frame = pd.DataFrame({"nomination": data["nomination"].to_numpy(), "judge": data["judge"].to_numpy(),
+                          "w": weighted})
+    table = frame.groupby(["nomination", "judge"], sort=False)["w"].agg(["sum", "count"])
+    return pd.DataFrame({"total": table["sum"], "complete": table["count"] == len(prep.rubric.criteria)})
+
+
+def _rank(prep: _Prepared, data: pd.DataFrame, judge_table: pd.DataFrame, *, aggregation: str,
+          moderated: bool) -> pd.DataFrame:
     """Totals, tie-break figures and ranks for one scenario (one row per active nomination)."""
     criteria = prep.rubric.criterion_ids
     noms = prep.nominations
@@ -238,15 +249,10 @@ def _rank(prep: _Prepared, data: pd.DataFrame, *, aggregation: str, moderated: b
     values = wide.to_numpy(dtype=float)
     complete = ~np.isnan(values).any(axis=1)
     total = np.where(complete, np.nan_to_num(values) @ prep.weights, np.nan)
-    # Each judge's own weighted total, for judges who scored every criterion.
-    weight_of = dict(zip(criteria, prep.weights))
-    per_judge = data.assign(w=data["value"].to_numpy(dtype=float) * data["criterion"].map(weight_of).to_numpy())
-    jt = per_judge.groupby(["nomination", "judge"], sort=False)["w"].agg(["sum", "count"])
-    jt = jt[jt["count"] == len(criteria)]["sum"]
-    by_nomination = jt.groupby(level=0)
+    judges = judge_table.groupby(level=0, sort=False).size().reindex(noms["nomination"]).fillna(0).astype(int)
+    by_nomination = judge_table.loc[judge_table["complete"], "total"].groupby(level=0, sort=False)
     stats = pd.DataFrame({"complete_scores": by_nomination.count(), "median_total": by_nomination.median(),
                           "spread": by_nomination.std(ddof=0)}).reindex(noms["nomination"])
-    judges = data.groupby("nomination")["judge"].nunique().reindex(noms["nomination"]).fillna(0).astype(int)
     table = pd.DataFrame({
         "nomination": noms["nomination"].to_numpy(),
         "reference": noms["reference"].to_numpy(),
@@ -325,38 +331,38 @@ def _notes_and_ties(table: pd.DataFrame, rubric: Rubric, *, top: int | None) -> 
     keys = table.attrs["keys"]
     references = table["reference"].tolist()
     group = table["group"].tolist()
+    rank = table["rank"].to_numpy(dtype=float)
+    tied = table["tied"].to_numpy(dtype=bool)
+    totals = table["total"].to_numpy(dtype=float)
+    values = table[rubric.criterion_ids].to_numpy(dtype=float)
+    ranked = ~np.isnan(rank)
     notes = [""] * len(table)
     ties: list[str] = []
-    i = 0
-    n = len(table)
+    i, n = 0, len(table)
     while i < n:
-        if table["rank"].iat[i] != table["rank"].iat[i]:
-            missing = [c for c in rubric.criterion_ids if table[c].iat[i] != table[c].iat[i]]
+        if not ranked[i]:
+            missing = [c for c, v in zip(rubric.criterion_ids, values[i]) if v != v]
             notes[i] = f"Not ranked: nobody scored {', '.join(missing)}."
             i += 1
             continue
         j = i
-        while j + 1 < n and table["tied"].iat[j + 1] and table["rank"].iat[j + 1] == table["rank"].iat[i] \
-                and group[j + 1] == group[i]:
+        while j + 1 < n and tied[j + 1] and rank[j + 1] == rank[i] and group[j + 1] == group[i]:
             j += 1
         if j > i:
             members = references[i:j + 1]
-            rank = int(table["rank"].iat[i])
+            place = int(rank[i])
             where = f" in {group[i]}" if group[i] else ""
-            straddles = top is not None and rank <= top < rank + (j - i)
-            total = f"{table['total'].iat[i]:.2f}".rstrip("0").rstrip(".")
-            sentence = f"{_join(members)} tie for place {rank}{where} on every rule (total {total})."
-            if straddles:
+            total = f"{totals[i]:.2f}".rstrip("0").rstrip(".")
+            sentence = f"{_join(members)} tie for place {place}{where} on every rule (total {total})."
+            if top is not None and place <= top < place + (j - i):
                 sentence += (f" The tie crosses the cut-off of {top}, so all {j - i + 1} are on the shortlist; "
                              "the panel should decide between them.")
             ties.append(sentence)
             for k in range(i, j + 1):
-                others = [r for r in members if r != references[k]]
-                notes[k] = f"Tied with {_join(others)} on every rule."
-        # How the first of this block was separated from the next nomination on the same total.
+                notes[k] = f"Tied with {_join([r for r in members if r != references[k]])} on every rule."
+        # How the last of this block was separated from the next nomination on the same total.
         nxt = j + 1
-        if nxt < n and group[nxt] == group[j] and table["rank"].iat[nxt] == table["rank"].iat[nxt] \
-                and keys[nxt][0] == keys[j][0]:
+        if nxt < n and ranked[nxt] and group[nxt] == group[j] and keys[nxt][0] == keys[j][0]:
             rule = next(r for r in range(1, 4) if keys[nxt][r] != keys[j][r]) + 1
             sentence = f"Level on total with {references[nxt]}; placed above it by rule {rule} ({_RULE_NAMES[rule]})."
             notes[j] = f"{notes[j]} {sentence}".strip()
@@ -415,11 +421,18 @@ def build_shortlist(
     use_moderation = source == "moderated"
     base_normalised = source == "normalised"
 
-    def scenario_data(normalised: bool, drop_judge=None) -> pd.DataFrame:
-        data = prep.normalised if normalised else prep.raw
-        return data if drop_judge is None else data[data["judge"] != drop_judge]
+    judge_tables = {False: _judge_table(prep, prep.raw)}
+    if prep.normalised is not None:
+        judge_tables[True] = _judge_table(prep, prep.normalised)
 
-    table = _rank(prep, scenario_data(base_normalised), aggregation=aggregation, moderated=use_moderation)
+    def rank(normalised: bool, agg: str, drop_judge=None) -> pd.DataFrame:
+        data, judge_table = (prep.normalised if normalised else prep.raw), judge_tables[normalised]
+        if drop_judge is not None:
+            data = data[data["judge"] != drop_judge]
+            judge_table = judge_table[judge_table.index.get_level_values(1) != drop_judge]
+        return _rank(prep, data, judge_table, aggregation=agg, moderated=use_moderation)
+
+    table = rank(base_normalised, aggregation)
     table["shortlisted"] = _select(table, top=top, threshold=threshold)
     table["rank_label"] = [_rank_label(r, t) for r, t in zip(table["rank"], table["tied"])]
     notes, ties = _notes_and_ties(table, rubric, top=top)
@@ -437,7 +450,7 @@ def build_shortlist(
                 if agg == aggregation and normalised == base_normalised:
                     continue
                 label = f"{agg}, {'normalised' if normalised else 'raw'}" + (", moderated" if use_moderation else "")
-                other = _rank(prep, scenario_data(normalised), aggregation=agg, moderated=use_moderation)
+                other = rank(normalised, agg)
                 chosen = pd.Series(_select(other, top=top, threshold=threshold), index=other["nomination"])
                 outcomes[label] = chosen.reindex(order).to_numpy()
                 source_words = SOURCES["normalised" if normalised else "raw"]
@@ -445,8 +458,7 @@ def build_shortlist(
         judges_left_out = sorted(prep.raw["judge"].unique().tolist())
         for judge in judges_left_out:
             label = f"without {(judge_labels or {}).get(judge, f'judge {judge}')}"
-            other = _rank(prep, scenario_data(base_normalised, judge), aggregation=aggregation,
-                          moderated=use_moderation)
+            other = rank(base_normalised, aggregation, judge)
             chosen = pd.Series(_select(other, top=top, threshold=threshold), index=other["nomination"])
             outcomes[label] = chosen.reindex(order).to_numpy()
             scenarios.append(Scenario(label, f"As chosen, with the scores of {label[8:]} left out."))
