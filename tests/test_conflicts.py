@@ -174,3 +174,19 @@ def test_a_conflict_needs_a_reason_and_a_known_source(db_url):
             declare_conflict(s, round_=panel.round, judge_id=panel.judge_ids[0],
                              nomination_id=panel.nomination_ids[0], reason="r", actor="x", source="gut-feeling")
         assert s.scalar(select(Conflict)) is None
+
+
+def test_a_conflict_never_reshuffles_a_spread_the_organiser_chose(db_url):
+    from workbench.allocation import add_assignment
+
+    with session_scope(db_url) as s:
+        panel = build_panel(s, judges=3, nominations=4, k=1)
+        j1, j2, j3 = panel.judge_ids
+        for n in panel.nomination_ids:  # all four to judge 1 by hand; judges 2 and 3 have none
+            add_assignment(s, round_=panel.round, judge_id=j1, nomination_id=n, actor="organiser")
+        outcome = declare_conflict(s, round_=panel.round, judge_id=j1, nomination_id=panel.nomination_ids[0],
+                                   reason="Neighbour.", actor="judge")
+        loads = judge_loads(s, round_=panel.round)
+        moved = s.scalars(select(AuditEvent.action).where(AuditEvent.action == "assignment-moved")).all()
+    assert outcome.replacement_judge_id in (j2, j3)
+    assert (loads[j1], moved) == (3, [])  # the hand-made spread stays; only the conflicted one moved
