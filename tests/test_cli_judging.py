@@ -23,7 +23,8 @@ def _seed(url: str, capsys) -> None:
     for name, email, org in (("Ada One", "ada@panel.example", "Northshire NHS Trust"),
                              ("Bo Two", "bo@panel.example", "Eastmoor Council"),
                              ("Cy Three", "cy@panel.example", "Lowmoor PCN")):
-        assert run(capsys, "judges", "add", "--name", name, "--email", email, "--organisation", org, "--db", url)[0] == 0
+        code, _, _ = run(capsys, "judges", "add", "--name", name, "--email", email, "--organisation", org, "--db", url)
+        assert code == 0
     with session_scope(url) as s:
         round_ = get_round(s, "CLI round")
         for i, org in enumerate(["Northshire NHS Foundation Trust", "Riverside Trust", "Greyfriars Care", "Oak Ltd"]):

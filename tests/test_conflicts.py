@@ -106,8 +106,8 @@ def test_declared_after_scoring_withdraws_scores_keeps_history_and_reassigns_wit
         status = s.get(Assignment, assignment.id).status
     assert (outcome.was_assigned, outcome.withdrawn_scores, outcome.needs_reassignment) == (True, 4, False)
     assert outcome.replacement_judge_id is not None and outcome.replacement_judge_id != judge_id
-    assert outcome.message.startswith(f"Conflict of interest recorded: N000{nomination_id - panel.nomination_ids[0] + 1}"
-                                      " is no longer assigned to Judge Number")
+    reference = f"N000{nomination_id - panel.nomination_ids[0] + 1}"
+    assert outcome.message.startswith(f"Conflict of interest recorded: {reference} is no longer assigned to Judge Number")
     assert "4 score(s) were withdrawn (kept in the history). It was given to Judge Number" in outcome.message
     assert status == "withdrawn"
     assert list(history.loc[history["judge"] == judge_id, "kind"]) == ["score"] * 4 + ["withdrawn"] * 4

@@ -63,7 +63,8 @@ def test_the_workbook_has_one_row_per_assignment_locked_cells_and_scale_validati
     assert (ws["L5"].value, ws["M5"].value, ws["M5"].data_type) == (1, "=early thoughts", "s")
     assert ws.protection.sheet is True
     assert (ws["B4"].protection.locked, ws["C4"].protection.locked, ws["D4"].protection.locked) == (True, False, False)
-    rules = {str(dv.sqref): (dv.type, dv.operator, dv.formula1, dv.formula2) for dv in ws.data_validations.dataValidation}
+    rules = {str(dv.sqref): (dv.type, dv.operator, dv.formula1, dv.formula2)
+             for dv in ws.data_validations.dataValidation}
     assert rules == {"C4:C5": ("whole", "between", "0", "5"), "F4:F5": ("whole", "between", "0", "5"),
                      "I4:I5": ("whole", "between", "0", "5"), "L4:L5": ("whole", "between", "0", "5")}
     assert wb[META_SHEET].sheet_state == "veryHidden"
@@ -104,7 +105,8 @@ def test_each_bad_cell_gets_a_line_and_everything_else_is_saved(sheet):
         "row 5, column B (Q1 answer): the answer shown for N0002 Q1 was changed in the scoresheet. Answers are never "
         "imported, so the change was ignored (your score and comment were still read).",
         "row 5, column I (Q3 score): Q3 holds a formula (=2+1); type the score as a number.",
-        "row 6, column A (Nomination): N0003 is not assigned to Judge Number1 (any more), so its scores were not saved.",
+        "row 6, column A (Nomination): N0003 is not assigned to Judge Number1 (any more), so its scores were not "
+        "saved.",
         "row 7, column A (Nomination): 'N0099' is not a nomination in round 'Test round'; this row was skipped.",
     ]
     assert [p.code for p in report.problems] == ["out_of_scale", "answer_edited", "formula", "not_assigned", "unknown"]
@@ -174,7 +176,8 @@ def test_a_workbook_for_a_round_not_in_this_database_is_refused(sheet, tmp_path)
             row[1].value = 999
     wb.save(tmp_path / "moved.xlsx")
     report = import_scores(path=tmp_path / "moved.xlsx", url=sheet["url"])
-    assert report.fatal.startswith("This scoresheet is from another round ('Test round'), which is not in this database")
+    assert report.fatal.startswith(
+        "This scoresheet is from another round ('Test round'), which is not in this database")
 
 
 def test_changed_headings_and_foreign_workbooks_are_refused(sheet, tmp_path):

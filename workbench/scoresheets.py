@@ -186,7 +186,8 @@ def write_scoresheet(session: Session, *, round_: Round, judge_id: int, path: st
 
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
-    return f"Scoresheet for {judge.name} written to {path}: {len(rows)} nomination(s), {len(rubric.criteria)} questions."
+    return (f"Scoresheet for {judge.name} written to {path}: {len(rows)} nomination(s), "
+            f"{len(rubric.criteria)} questions.")
 
 
 # ---------------------------------------------------------------------------------------
@@ -431,7 +432,8 @@ def _import_csv(session: Session, path: Path, round_name: str | None) -> ScoreIm
     report.round = round_.name
     rubric = round_rubric(session, round_, check_file=False)
     by_reference: dict[str, int] = {}
-    for nid, ref in session.execute(select(Nomination.id, Nomination.reference).where(Nomination.round_id == round_.id)):
+    for nid, ref in session.execute(select(Nomination.id, Nomination.reference)
+                                    .where(Nomination.round_id == round_.id)):
         by_reference[ref.casefold()] = nid
         by_reference[str(nid)] = nid
     judges: dict[str, Judge] = {}
