@@ -7,7 +7,9 @@ Public API::
     render_xlsx(sheets, out, *, as_of, title="")            # one .xlsx workbook
     render_csv(sheet, out)                                  # one sheet as CSV
     write_csv(sheets, directory) -> list[Path]              # every sheet as CSV
+    csv_zip(sheets) -> bytes                                # every sheet as CSV, zipped
     export_shortlist(*, url=None, round_name=None, out, options, csv_dir=None) -> ExportResult
+    export_bundle(*, url=None, round_name=None, options) -> Bundle   # in memory, for the app
 
 The workbook has these sheets (:data:`SHEETS`): Shortlist, Ranking, Robustness, All scores,
 Agreement, Moderation log, Judge comments, Equality check, Method. Each has a frozen,
@@ -878,6 +880,17 @@ def _bar_chart(ws, sheet: Sheet) -> BarChart:
     return chart
 
 
+def csv_zip(sheets: Sequence[Sheet]) -> bytes:
+    """Every sheet as CSV in one zip (fixed timestamps, so the same rows give the same bytes)."""
+    buffer = io.BytesIO()
+    with _FixedTimeZip(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for sheet in sheets:
+            text = io.StringIO(newline="")
+            render_csv(sheet, text)
+            archive.writestr(archive._info(csv_name(sheet.name)), ("\ufeff" + text.getvalue()).encode("utf-8"))
+    return buffer.getvalue()
+
+
 # ---------------------------------------------------------------------------------------
 # The whole job
 
@@ -920,3 +933,29 @@ def export_shortlist(
     shortlist = built.shortlist
     return ExportResult(path=path, csv_files=csv_files, shortlisted=int(shortlist.ranking["shortlisted"].sum()),
                         nominations=len(shortlist.ranking), as_of=built.as_of, ties=list(shortlist.ties))
+
+
+@dataclass
+class Bundle:
+    """An export held in memory, for the shortlist app's download buttons."""
+
+    export: Export
+    xlsx: bytes
+    csv_zip: bytes
+    filename: str
+
+
+def export_bundle(*, url: str | None = None, round_name: str | None = None, options: ExportOptions) -> Bundle:
+    """Build the export and render the workbook and the CSV zip in memory."""
+    from workbench.panel import get_round
+    from workbench.store import session_scope
+
+    with session_scope(url) as session:
+        round_ = get_round(session, round_name)
+        data = load_round_data(session, round_=round_)
+    built = build_export(data, options=options)
+    workbook = io.BytesIO()
+    render_xlsx(built.sheets, workbook, as_of=built.as_of, title=built.title)
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", data.round_name).strip("-").lower() or "round"
+    suffix = "-anonymised" if options.anonymise else ""
+    return Bundle(built, workbook.getvalue(), csv_zip(built.sheets), f"shortlist-{stem}{suffix}")
