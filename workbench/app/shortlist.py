@@ -58,7 +58,8 @@ def _pct(value) -> str:
 def _table(caption: str, headers: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th scope='col'>{html.escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>")
 
 
 def shortlist_html(bundle: Bundle, *, anonymise: bool) -> str:
