@@ -48,13 +48,19 @@ pieces are summed once per distinct number of ratings per unit. One evaluation c
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 from scipy import optimize, sparse
 from scipy.sparse.csgraph import connected_components
-from threadpoolctl import threadpool_limits
+
+try:  # installed with scikit-learn; only used to keep BLAS to one thread for k × k algebra
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover
+    def threadpool_limits(*args, **kwargs):
+        return nullcontext()
 
 from workbench.agreement.ratings import Ratings
 from workbench.agreement.statistic import Stat
