@@ -107,6 +107,8 @@ class QuestionView:
     value: int | None
     comment: str
     event_id: int | None
+    indicator_ids: tuple[str, ...] = ()
+    word_limit: int = 500
 
 
 @dataclass(frozen=True)
@@ -209,7 +211,8 @@ def nomination_view(session: Session, *, round_: Round, judge_id: int, nominatio
             indicators=tuple(i.text for i in c.indicators),
             levels=tuple(LevelView(level.value, level.label, level.descriptor) for level in c.scale.levels),
             value=None if current.get("value") is None else int(current["value"]),
-            comment=current.get("comment", ""), event_id=current.get("event_id")))
+            comment=current.get("comment", ""), event_id=current.get("event_id"),
+            indicator_ids=tuple(i.id for i in c.indicators), word_limit=rubric.word_limit))
     identity = None
     if not round_.blind and nomination.nominee is not None:
         identity = {"name": nomination.nominee.name, "organisation": nomination.nominee.organisation}

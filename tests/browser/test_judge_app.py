@@ -25,7 +25,9 @@ BOB_COMMENT = "Bob private comment on"
 
 
 def _answers(reference: str) -> dict[str, str]:
-    return {q: f"Answer text for {reference} {q}: ran listening events with carers." for q in ("Q1", "Q2", "Q3", "Q4")}
+    return {q: f"Answer text for {reference} {q}: ran listening events with carers. They co-designed the diabetes "
+               "service with the local Somali community and with groups representing disabled people."
+            for q in ("Q1", "Q2", "Q3", "Q4")}
 
 
 @pytest.fixture(scope="module")
@@ -219,3 +221,22 @@ def test_axe_finds_no_serious_or_critical_violations(server, panel, browser_page
     page.get_by_role("button", name="Declare a conflict of interest").click()
     page.get_by_role("button", name="Cancel").wait_for()
     assert axe_serious(page) == []
+
+
+def test_the_evidence_aid_highlights_supporting_sentences_and_never_scores(server, panel, browser_page):
+    page = browser_page
+    chooser = _open_app(page, server, panel["tokens"]["alice"])
+    _open_nomination(page, chooser, "N0004")
+    page.get_by_role("button", name="Show evidence aid for Q1").click()
+    aid = page.locator(".workbench-evidence-panel").first
+    aid.get_by_text("Reading aid, not a score.").wait_for()
+    expect(aid.locator("mark").filter(has_text="co-designed the diabetes service")).to_have_count(1)
+    expect(aid).to_contain_text("Q1a")
+    expect(aid).to_contain_text("disabled people (protected characteristic: disability)")
+    assert "suggested score" not in aid.inner_text().lower()
+    # The aid changes nothing: no score was saved by opening it.
+    with session_scope(panel["url"]) as s:
+        history = score_history(s, round_=get_round(s, "Browser round"), nomination_id=panel["ids"]["N0004"])
+    assert history[history["judge"] == panel["judges"]["alice"]].empty
+    page.get_by_role("button", name="Hide evidence aid for Q1").click()
+    expect(aid.locator("mark")).to_have_count(0)

@@ -20,6 +20,8 @@ import ipywidgets as widgets
 from IPython.display import HTML
 
 from workbench.app import Alert, reports_errors
+from workbench.app.evidence_panel import EvidencePanel
+from workbench.evidence import Indicator, default_model
 from workbench.errors import StaleWrite
 from workbench.judging import ROUND_ENV, JudgeDesk, NominationView, QuestionView, judge_id_from_env
 
@@ -54,7 +56,7 @@ def _paragraphs(text: str) -> str:
 class QuestionBlock(widgets.VBox):
     """One question: the answer, the guidance, a score control, an optional comment, a save status."""
 
-    def __init__(self, question: QuestionView, *, reference: str, on_change):
+    def __init__(self, question: QuestionView, *, reference: str, on_change, evidence: bool = True):
         self.question = question
         self._on_change = on_change
         self._quiet = False
@@ -85,7 +87,15 @@ class QuestionBlock(widgets.VBox):
         self.score.observe(self._changed, "value")
         self.comment.observe(self._changed, "value")
         self.clear.on_click(self._clear)
-        super().__init__([self.text, widgets.HBox([self.score, self.descriptors]), self.comment,
+        self.evidence = None
+        if (evidence and question.indicator_ids and question.answer.strip()
+                and set(question.indicator_ids) <= set(default_model().indicator_ids)):
+            self.evidence = EvidencePanel(
+                answer=question.answer, criterion_id=question.criterion_id, word_limit=question.word_limit,
+                indicators=[Indicator(i, question.criterion_id, t)
+                            for i, t in zip(question.indicator_ids, question.indicators)])
+        super().__init__([self.text, *([self.evidence] if self.evidence else []),
+                          widgets.HBox([self.score, self.descriptors]), self.comment,
                           widgets.HBox([self.clear, self.status])])
         self.add_class("workbench-question-block")
 
