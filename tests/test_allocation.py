@@ -227,3 +227,20 @@ def test_hand_edits_refuse_conflicts_and_keep_withdrawn_scores_in_history(db_url
     assert list(zip(history["kind"], history["score"].fillna(-1))) == [("score", 4.0), ("withdrawn", -1)]
     assert remaining == [(n1, "withdrawn")]
     assert actions == ["assignment-added", "assignment-added", "assignment-removed", "assignment-removed"]
+
+
+def test_default_pool_leaves_out_people_who_only_mark_units(sqlite_url):
+    from workbench.marking import build_unit_demo
+    from workbench.panel import add_judge, add_nomination, create_round
+    from workbench.rubric import load_rubric
+    from workbench.store import Assignment, session_scope
+
+    build_unit_demo(url=sqlite_url)  # assessors and an IQA, with unit-marking assignments
+    with session_scope(sqlite_url) as s:
+        round_ = create_round(s, name="Award", rubric=load_rubric("inclusive-leader"), judges_per_nomination=1)
+        judge = add_judge(s, name="Award Judge", email="award@example.org")
+        for i in range(3):
+            add_nomination(s, round_=round_, source_key=str(i), answers={"Q1": "..."})
+        allocate(s, round_=round_, seed=1)
+        assigned = set(s.scalars(select(Assignment.judge_id).where(Assignment.round_id == round_.id)))
+    assert assigned == {judge.id}

@@ -235,7 +235,8 @@ def allocate(session: Session, *, round_: Round, seed: int, k: int | None = None
              judge_ids: list[int] | None = None, actor: str = "") -> Allocation:
     """Give every active nomination ``k`` judges; see the module docstring for the rules.
 
-    ``judge_ids`` limits the pool (default: every active judge). ``k`` also becomes the
+    ``judge_ids`` limits the pool (default: every active judge, leaving out people who only
+    mark units as assessors or IQAs). ``k`` also becomes the
     round's ``judges_per_nomination``.
     """
     if k is not None:
@@ -251,6 +252,12 @@ def allocate(session: Session, *, round_: Round, seed: int, k: int | None = None
             raise NotFound(f"No active judge with id {', '.join(map(str, sorted(unknown)))}. "
                            "List judges with `workbench judges list`.")
         judges = [(j, name) for j, name in judges if j in wanted]
+    else:
+        # People registered only as unit assessors or IQAs are not award judges.
+        roles: dict[int, set[str]] = defaultdict(set)
+        for judge_id, role in session.execute(select(Assignment.judge_id, Assignment.role).distinct()):
+            roles[judge_id].add(role)
+        judges = [(j, name) for j, name in judges if not roles[j] or "judge" in roles[j]]
     if not judges:
         raise WorkbenchError("There are no active judges to allocate to. Add judges with `workbench judges add`.")
     names = dict(judges)

@@ -36,7 +36,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workbench.errors import NotAllowed, NotFound
-from workbench.panel import round_rubric
+from workbench.panel import get_round, round_rubric
 from workbench.scoring import SavedScore, judge_scores, record_score, submit_assignment
 from workbench.store import Assignment, Judge, Nomination, Round, ScoreEvent, session_scope
 
@@ -150,9 +150,11 @@ def round_for_judge(session: Session, *, judge_id: int, round_name: str | None =
                                    Assignment.role == "judge")
                             .order_by(Round.id.desc()).limit(1))
     if round_ is None:
-        round_ = session.scalar(select(Round).order_by(Round.id.desc()).limit(1))
-    if round_ is None:
-        raise NotFound("There is no judging round yet. The organiser will send your link when judging opens.")
+        try:
+            round_ = get_round(session)  # the newest award round, never a unit-marking cohort
+        except NotFound:
+            raise NotFound("There is no judging round yet. The organiser will send your link when judging "
+                           "opens.") from None
     return round_
 
 
