@@ -11,7 +11,7 @@ import pytest
 from IPython.display import HTML
 from openpyxl import load_workbook
 
-from scored_panel import scored_round
+from scored_panel import create_scored_round, scored_round
 from workbench.app.shortlist import ShortlistView, shortlist_app
 from workbench.export import SHEETS
 from workbench.shortlist import winner_ids
@@ -97,5 +97,10 @@ def test_errors_and_refusals_are_on_screen(panel, tmp_path):
     empty = ShortlistView(url=f"sqlite:///{tmp_path / 'empty.db'}")
     assert (empty.alert.kind, empty.alert.text) == (
         "error", "There are no judging rounds yet. Import nominations or run `workbench demo` first.")
+    with session_scope(f"sqlite:///{tmp_path / 'new.db'}") as s:
+        create_scored_round(s, name="Not imported yet")
+    new = ShortlistView(url=f"sqlite:///{tmp_path / 'new.db'}")
+    assert (new.alert.kind, new.alert.text) == ("warning", "This round has no nominations yet, so there is nothing "
+                                                           "to shortlist. Import the nominations first.")
     refused = shortlist_app({"WORKBENCH_ROLE": "judge", "WORKBENCH_DB": url})
     assert isinstance(refused, HTML) and "This page is for organisers." in refused.data

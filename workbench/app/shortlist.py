@@ -197,9 +197,12 @@ class ShortlistView(widgets.VBox):
         chosen = set(self.winners.value)
         self.winners.options = [(r, n) for r, n in zip(shortlisted["reference"], shortlisted["nomination"])]
         self.winners.value = tuple(n for n in shortlisted["nomination"] if n in chosen)
-        count = len(shortlisted)
-        self.alert.show(f"Shortlist built: {count} of {len(ranking)} nominations. The downloads are ready.",
-                        "success")
+        if not len(ranking):
+            self.alert.show("This round has no nominations yet, so there is nothing to shortlist. Import the "
+                            "nominations first.", "warning")
+            return
+        self.alert.show(f"Shortlist built: {len(shortlisted)} of {len(ranking)} nominations. The downloads are "
+                        "ready.", "success")
 
     @reports_errors()
     def save_winners(self) -> None:
