@@ -478,8 +478,8 @@ def propose_mapping(
             source = "auto"
             if column.index in position:
                 row = scores[position[column.index]]
-                best = np.argsort(-row)[:3]
-                alternatives = tuple((free_targets[k].id, round(float(row[k]), 2)) for k in best if row[k] > 0.05)
+                top = np.argsort(-row)[:3]
+                alternatives = tuple((free_targets[k].id, round(float(row[k]), 2)) for k in top if row[k] > 0.05)
         matches.append(ColumnMatch(column=column.letter, header=column.label, original=column.original,
                                    target=target, confidence=round(confidence, 4), source=source,
                                    alternatives=alternatives, index=column.index))
