@@ -299,10 +299,6 @@ def load_round_data(session: Session, *, round_) -> RoundData:
 # Building the sheets
 
 
-def _criterion_header(rubric: Rubric, criterion_id: str) -> str:
-    return criterion_id
-
-
 def _number(value) -> float | None:
     if value is None:
         return None
@@ -361,7 +357,7 @@ def build_export(data: RoundData, *, options: ExportOptions) -> Export:
 
     # Shortlist and Ranking
     id_columns = [] if anonymise else [Column("Nominee", "user_text"), Column("Organisation", "user_text")]
-    score_columns = [Column(_criterion_header(rubric, c), "number") for c in criteria]
+    score_columns = [Column(c, "number") for c in criteria]
 
     nominee_of = dict(zip(data.nominations["nomination"], data.nominations["nominee"].fillna("")))
     organisation_of = dict(zip(data.nominations["nomination"], data.nominations["organisation"].fillna("")))
