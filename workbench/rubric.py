@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from workbench.errors import NotFound, Problem, ValidationFailed, WorkbenchError
@@ -418,6 +417,8 @@ def _schema_node(path) -> dict:
 
 
 def _schema_problems(document: Any, file: str) -> list[Problem]:
+    import jsonschema  # imported here: it costs about a second of start-up for every command
+
     validator = jsonschema.Draft202012Validator(SCHEMA_V1)
     problems = []
     for error in sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path]):
