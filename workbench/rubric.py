@@ -609,21 +609,27 @@ def rubric_from_document(document: Any, *, file: str = "<rubric>") -> Rubric:
     )
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path, *, not_found: str, error: type[ValidationFailed] = ValidationFailed) -> Any:
+    """Parse a YAML data file; a missing, non-UTF-8 or malformed file raises an error that says what to fix."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise NotFound(f"No rubric file at {path}. Check the path, or use one of: {', '.join(available_rubrics())}.") from None
+        raise NotFound(not_found) from None
     except UnicodeDecodeError as exc:
-        raise RubricError([Problem(str(path), "", f"the file is not UTF-8 text (byte {exc.start}); save it as UTF-8.")]) from None
+        raise error([Problem(str(path), "", f"the file is not UTF-8 text (byte {exc.start}); save it as UTF-8.")]) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise RubricError([Problem(str(path), where, f"this is not valid YAML ({problem}). Check indentation and "
-                                   "quotes around text containing ':' or '#'.")]) from None
+        raise error([Problem(str(path), where, f"this is not valid YAML ({problem}). Check indentation and "
+                             "quotes around text containing ':' or '#'.")]) from None
+
+
+def _read_yaml(path: Path) -> Any:
+    return read_yaml(path, error=RubricError, not_found=f"No rubric file at {path}. Check the path, or use one of: "
+                                                        f"{', '.join(available_rubrics())}.")
 
 
 def resolve_rubric_path(name_or_path: str | os.PathLike) -> Path:

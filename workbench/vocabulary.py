@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from workbench.errors import NotFound, Problem, ValidationFailed
 
@@ -321,21 +320,9 @@ def vocabulary_from_document(document: Any, *, file: str = "<vocabulary>") -> Vo
 
 
 def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NotFound(f"No vocabulary file at {path}. Check the path; the shipped one is {DEFAULT_PATH}.") from None
-    except UnicodeDecodeError as exc:
-        raise ValidationFailed([Problem(str(path), "", f"the file is not UTF-8 text (byte {exc.start}); "
-                                        "save it as UTF-8.")]) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ValidationFailed([Problem(str(path), where, f"this is not valid YAML ({problem}). Check the "
-                                        "indentation and put quotes around phrases containing ':' or '#'.")]) from None
+    from workbench.rubric import read_yaml
+
+    return read_yaml(path, not_found=f"No vocabulary file at {path}. Check the path; the shipped one is {DEFAULT_PATH}.")
 
 
 def load_vocabulary(path: str | Path = DEFAULT_PATH) -> Vocabulary:
