@@ -133,8 +133,8 @@ MODULES = {
     "calamine": ["python_calamine"],
     "pandas+calamine": ["pandas", "python_calamine"],
     "pandas+openpyxl": ["pandas", "openpyxl"],
-    "workbench preview": ["workbench.intake.importing"],
-    "workbench import": ["workbench.intake.importing"],
+    "workbench preview": ["workbench.intake.importing", "jsonschema"],
+    "workbench import": ["workbench.intake.importing", "jsonschema"],
 }
 
 
