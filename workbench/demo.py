@@ -21,7 +21,7 @@ from sqlalchemy import select
 from workbench.panel import add_judge, add_nomination, create_round
 from workbench.rubric import load_rubric
 from workbench.scoring import record_score, submit_assignment
-from workbench.store import Assignment, Judge, Round, database_url, describe_url, session_scope
+from workbench.store import Assignment, Round, database_url, describe_url, session_scope
 
 DEMO_SEED = 2026
 DEMO_ROUND = "Inclusive Leader 2026 (demo)"
@@ -264,7 +264,3 @@ def demo_exists(url: str | None = None) -> bool:
     with session_scope(url) as s:
         return s.scalar(select(Round).where(Round.name == DEMO_ROUND)) is not None
 
-
-def judge_count(url: str | None = None) -> int:
-    with session_scope(url) as s:
-        return len(s.scalars(select(Judge)).all())

@@ -22,8 +22,10 @@ from sqlalchemy.orm import Session
 from workbench.errors import NotFound, WorkbenchError
 from workbench.rubric import Rubric, RubricChanged, load_rubric, rubric_from_document
 from workbench.store import (
-    AuditEvent,
     Answer,
+    Assignment,
+    AuditEvent,
+    Conflict,
     EqualityAnswer,
     Judge,
     Nomination,
@@ -240,8 +242,6 @@ def list_nominations(session: Session, *, round_: Round, include_identity: bool 
 
 def round_summary(session: Session, *, round_: Round) -> dict:
     """Counts an organiser wants at a glance: nominations, judges, conflicts, progress."""
-    from workbench.store import Assignment, Conflict
-
     rubric = round_rubric(session, round_, check_file=False)
     nominations = session.scalar(select(func.count()).select_from(Nomination).where(Nomination.round_id == round_.id))
     assignments = session.execute(

@@ -94,16 +94,18 @@ def _summary(table: pd.DataFrame, scale: list[float] | None, *, resamples: int, 
 
 
 def round_agreement(session: Session, *, round_: Round, resamples: int = 1000, icc_resamples: int = 0,
-                    seed: int = 0) -> dict[str, Any]:
+                    seed: int = 0, scores: pd.DataFrame | None = None) -> dict[str, Any]:
     """Agreement per criterion and overall for a round, ready for JSON.
 
     Keys: ``round``, ``rubric``, ``criteria`` ({criterion: summary}), ``overall`` (summary
     of weighted totals). Each summary holds the full ``report`` (the keys of
     :func:`agreement_report`), the headline α and ICC(2,1) with their bands, and bootstrap
     intervals over nominations (``resamples`` for α, ``icc_resamples`` for the ICC; 0 for none).
+    ``scores`` may pass the round's current scores when the caller already has them.
     """
     rubric = round_rubric(session, round_, check_file=False)
-    scores = current_scores(session, round_=round_)
+    if scores is None:
+        scores = current_scores(session, round_=round_)
     out: dict[str, Any] = {"round": round_.name, "rubric": rubric.id, "rubric_hash": rubric.hash,
                            "criteria": {}, "overall": None}
     for criterion in rubric.criteria:
@@ -142,9 +144,23 @@ def disagreements(scores: pd.DataFrame, *, limit: int = 10) -> pd.DataFrame:
     return worst.sort_values(["range", "sd", "reference"], ascending=[False, False, True]).head(limit).reset_index(drop=True)
 
 
-def round_diagnostics(session: Session, *, round_: Round) -> pd.DataFrame:
-    """Judge diagnostics for a round, indexed by judge name."""
+def round_diagnostics(session: Session, *, round_: Round, scores: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Judge diagnostics for a round, indexed by judge name (``scores``: from :func:`labelled_scores`)."""
     rubric = round_rubric(session, round_, check_file=False)
-    scores = labelled_scores(session, round_=round_)
+    if scores is None:
+        scores = labelled_scores(session, round_=round_)
     named = scores.assign(judge=scores["judge_name"])
     return judge_diagnostics(named, scale=[float(v) for v in rubric.criteria[0].scale.values])
+
+
+def dashboard_data(session: Session, *, round_: Round) -> dict[str, Any]:
+    """Everything the agreement dashboard shows, from one read of the round's scores."""
+    rubric = round_rubric(session, round_, check_file=False)
+    scores = labelled_scores(session, round_=round_)
+    return {
+        "rubric": rubric,
+        "agreement": round_agreement(session, round_=round_, scores=scores),
+        "scores": scores,
+        "diagnostics": round_diagnostics(session, round_=round_, scores=scores),
+        "disagreements": disagreements(scores),
+    }

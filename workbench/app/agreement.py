@@ -15,14 +15,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from workbench.agreement.panel import (  # noqa: E402
-    disagreements,
-    labelled_scores,
-    round_agreement,
-    round_diagnostics,
-)
+from workbench.agreement.panel import dashboard_data  # noqa: E402
 from workbench.app import Alert, reports_errors  # noqa: E402
-from workbench.panel import get_round, round_rubric  # noqa: E402
+from workbench.panel import get_round  # noqa: E402
 from workbench.store import session_scope  # noqa: E402
 
 
@@ -153,17 +148,14 @@ class AgreementDashboard(widgets.VBox):
     @reports_errors()
     def load(self) -> None:
         with session_scope(self.url) as s:
-            round_ = get_round(s, self.round_name)
-            rubric = round_rubric(s, round_, check_file=False)
-            result = round_agreement(s, round_=round_)
-            self.scores = labelled_scores(s, round_=round_)
-            diagnostics = round_diagnostics(s, round_=round_)
+            data = dashboard_data(s, round_=get_round(s, self.round_name))
+        rubric, self.scores = data["rubric"], data["scores"]
         self.titles = {c.id: c.title for c in rubric.criteria}
         scale = rubric.criteria[0].scale
         self.scale = (scale.min, scale.max)
-        self.reliability.value = reliability_html(result)
-        self.judges.value = judges_html(diagnostics)
-        self.disagreements.value = disagreements_html(disagreements(self.scores))
+        self.reliability.value = reliability_html(data["agreement"])
+        self.judges.value = judges_html(data["diagnostics"])
+        self.disagreements.value = disagreements_html(data["disagreements"])
         self.criterion.options = [(f"{c}: {t}", c) for c, t in self.titles.items()]
         self.criterion.value = rubric.criteria[0].id
         self.draw()
