@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workbench.errors import WorkbenchError
 from workbench.intake.mapping import NominationRow
@@ -15,6 +17,7 @@ from workbench.intake.validation import (
     is_placeholder,
     over_limit,
     skipped_blank_rows,
+    word_count,
 )
 from workbench.rubric import rubric_from_document
 
@@ -61,6 +64,20 @@ def test_word_limit_counts_words_only_when_it_could_matter():
     assert over_limit("a\u00a0b\u00a0c\u00a0d\u00a0e\u00a0f", 5) is None  # a non-breaking space joins them
     assert over_limit("x" * 10_000, 5) is None  # one very long word
     assert over_limit("word " * 600, 500) == 600
+
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab \n\t\r\u00a0’", min_size=0, max_size=40), st.integers(1, 8))
+def test_the_fast_word_limit_check_agrees_with_an_exact_count(text, limit):
+    # The shortcuts (length, separator counts from the first line break) must never clear an answer
+    # that is over the limit, nor flag one that is not; the row check inlines the same shortcut.
+    words = word_count(text)
+    assert over_limit(text, limit) == (words if words > limit else None)
+    rubric = rubric_from_document({**SMALL_RUBRIC, "word_limit": limit})
+    flagged = [i for i in RowChecker(rubric=rubric, columns={"Q1": "Question 1"}).check(row(2, q1=text))
+               if i.code == "over_word_limit"]
+    assert len(flagged) == (words > limit)
 
 
 def test_every_problem_in_a_row_is_reported_with_row_column_criterion_and_reason(checker):

@@ -107,9 +107,11 @@ def over_limit(text: str, limit: int) -> int | None:
         return None
     bound = text.count(" ") + 1
     if bound <= limit:
-        for separator in "\n\t":
-            if separator in text:
-                bound += text.count(separator)
+        first = text.find("\n")
+        if first >= 0:
+            bound += text.count("\n", first)  # the scan starts at the first line break
+        if bound <= limit and "\t" in text:
+            bound += text.count("\t")
         if bound <= limit:
             return None
     words = word_count(text)
@@ -195,9 +197,11 @@ class RowChecker:
             if size > long and not text.isspace():
                 bound = text.count(" ") + 1  # over_limit(), inlined: this runs for every answer
                 if bound <= limit:
-                    for separator in "\n\t":
-                        if separator in text:
-                            bound += text.count(separator)
+                    first = text.find("\n")
+                    if first >= 0:
+                        bound += text.count("\n", first)
+                    if bound <= limit and "\t" in text:
+                        bound += text.count("\t")
                     if bound <= limit:
                         continue
                 words = word_count(text)
