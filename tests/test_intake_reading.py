@@ -53,6 +53,15 @@ def test_csv_in_no_known_encoding_says_how_to_fix(tmp_path):
         open_table(path)
 
 
+def test_an_undecodable_byte_past_the_first_megabyte_is_located(tmp_path):
+    path = tmp_path / "form.csv"
+    head = b"Name,Answer\n" + b"A,plain\n" * 200_000  # 1.6 MB, so the byte is in the second chunk read
+    path.write_bytes(head + b"B,\x81\n")
+
+    with pytest.raises(SpreadsheetError, match=f"near position {len(head) + 2}\\)"):
+        detect_encoding(path)
+
+
 def test_csv_semicolon_delimiter_and_header_cleaning(tmp_path):
     rows = [["Nominee\u00a0name  ", "Q1\nanswer", " Email "], ["Ann", "Yes; really", "a@x.org"]]
     path = write_csv(tmp_path / "form.csv", rows, delimiter=";")

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import functools
 import html
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import ipywidgets as widgets
 
 from workbench.errors import WorkbenchError
+from workbench.judging import ROLE_ENV, ROUND_ENV
 
 
 class Alert(widgets.HTML):
@@ -62,3 +66,15 @@ def reports_errors(alert_attribute: str = "alert"):
         return wrapper
 
     return decorate
+
+
+def organiser_page(environ: Mapping[str, str] | None, build: Callable[..., Any], refusal: str):
+    """``build(url=..., round_name=...)`` for an organiser (or a local run with no role set);
+    the ``refusal`` HTML for anyone else, such as a judge who edited the address."""
+    from IPython.display import HTML
+
+    environ = os.environ if environ is None else environ
+    role = environ.get(ROLE_ENV, "")
+    if role and role != "organiser":
+        return HTML(refusal)
+    return build(url=environ.get("WORKBENCH_DB"), round_name=environ.get(ROUND_ENV) or None)

@@ -16,13 +16,11 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 from collections.abc import Mapping
 
 import ipywidgets as widgets
-from IPython.display import HTML
 
-from workbench.app import Alert, reports_errors
+from workbench.app import Alert, organiser_page, reports_errors
 from workbench.errors import NotAllowed
 from workbench.moderation import (
     REASON_CODES,
@@ -34,7 +32,6 @@ from workbench.moderation import (
 from workbench.panel import get_round
 from workbench.store import session_scope
 
-ROLE_ENV, ROUND_ENV = "WORKBENCH_ROLE", "WORKBENCH_ROUND"
 ORGANISERS_ONLY = ("<div role='alert'><h1>Moderation</h1><p>This page is for moderators and organisers. Open it "
                    "from the organiser link.</p></div>")
 _WIDE = {"description_width": "initial"}
@@ -42,11 +39,7 @@ _WIDE = {"description_width": "initial"}
 
 def moderation_app(environ: Mapping[str, str] | None = None):
     """The app for an organiser (or a local run without a role); a refusal for anyone else."""
-    environ = os.environ if environ is None else environ
-    role = environ.get(ROLE_ENV, "")
-    if role and role != "organiser":
-        return HTML(ORGANISERS_ONLY)
-    return ModerationView(url=environ.get("WORKBENCH_DB"), round_name=environ.get(ROUND_ENV) or None)
+    return organiser_page(environ, ModerationView, ORGANISERS_ONLY)
 
 
 def _fmt(value) -> str:

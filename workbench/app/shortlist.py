@@ -16,14 +16,12 @@ or the error on screen.
 from __future__ import annotations
 
 import html
-import os
 from collections.abc import Mapping
 
 import ipywidgets as widgets
-from IPython.display import HTML
 
-from workbench.app import Alert, reports_errors
-from workbench.app.moderate import ROLE_ENV, ROUND_ENV, download_link
+from workbench.app import Alert, organiser_page, reports_errors
+from workbench.app.moderate import download_link
 from workbench.errors import WorkbenchError
 from workbench.export import Bundle, ExportOptions, export_bundle
 from workbench.shortlist import AGGREGATIONS, SOURCES, record_winners
@@ -36,11 +34,7 @@ _WIDE = {"description_width": "initial"}
 
 def shortlist_app(environ: Mapping[str, str] | None = None):
     """The app for an organiser (or a local run without a role); a refusal for anyone else."""
-    environ = os.environ if environ is None else environ
-    role = environ.get(ROLE_ENV, "")
-    if role and role != "organiser":
-        return HTML(ORGANISERS_ONLY)
-    return ShortlistView(url=environ.get("WORKBENCH_DB"), round_name=environ.get(ROUND_ENV) or None)
+    return organiser_page(environ, ShortlistView, ORGANISERS_ONLY)
 
 
 def _fmt(value, digits: int = 2) -> str:

@@ -30,14 +30,12 @@ from workbench.marking import (
     marking_sheet,
     record_marking,
 )
+from workbench.judging import JUDGE_ENV, ROLE_ENV  # set by the server's prelaunch hook, never by the page
 from workbench.rubric import Rubric
 
 NO_COHORT = ("There is no unit-marking cohort in this database yet. An organiser imports the learners' work "
              "first (`workbench unit import FILE_OR_FOLDER`, or `workbench unit demo` for a fictional cohort); "
              "then reload this page.")
-
-#: Set by the server's prelaunch hook for the kernel (see ``workbench.serve``); never by the page.
-JUDGE_ENV, ROLE_ENV = "WORKBENCH_JUDGE_ID", "WORKBENCH_ROLE"
 
 _WIDE = {"description_width": "initial"}
 

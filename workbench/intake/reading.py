@@ -333,30 +333,31 @@ def detect_encoding(path: str | Path) -> str:
             return "utf-8-sig"
         if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"
-        f.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        offset = 0
-        try:
-            while chunk := f.read(1 << 20):
-                decoder.decode(chunk)
-                offset += len(chunk)
-            decoder.decode(b"", final=True)
+        if _undecodable_at(f, "utf-8") is None:
             return "utf-8"
-        except UnicodeDecodeError:
-            pass
-        f.seek(0)
-        decoder = codecs.getincrementaldecoder("cp1252")("strict")
-        offset = 0
-        try:
-            while chunk := f.read(1 << 20):
-                decoder.decode(chunk)
-                offset += len(chunk)
-        except UnicodeDecodeError as exc:
-            raise SpreadsheetError(
-                f"{path.name} is neither UTF-8 nor Windows-1252 text (unreadable byte near position "
-                f"{offset + exc.start}). In Excel use File > Save As > 'CSV UTF-8 (Comma delimited)', "
-                "or upload the .xlsx file instead.") from None
+        position = _undecodable_at(f, "cp1252")
+    if position is not None:
+        raise SpreadsheetError(
+            f"{path.name} is neither UTF-8 nor Windows-1252 text (unreadable byte near position "
+            f"{position}). In Excel use File > Save As > 'CSV UTF-8 (Comma delimited)', "
+            "or upload the .xlsx file instead.")
     return "cp1252"
+
+
+def _undecodable_at(f, encoding: str) -> int | None:
+    """Decode the whole open file strictly, a megabyte at a time: ``None`` if it all decodes,
+    else the position of the first byte that does not."""
+    f.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    offset = 0
+    try:
+        while chunk := f.read(1 << 20):
+            decoder.decode(chunk)
+            offset += len(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        return offset + exc.start
+    return None
 
 
 def _sniff_delimiter(first_line: str) -> str:
