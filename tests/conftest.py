@@ -32,6 +32,15 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     dispose_engines()
 
 
+@pytest.fixture(params=["fastexcel", "calamine"])
+def excel_lane(request, monkeypatch):
+    """Plain Excel sheets loaded by columns (fastexcel), then every sheet read cell by cell
+    (python-calamine): the intake tests run both ways and must pass both ways."""
+    if request.param == "calamine":
+        monkeypatch.setattr("workbench.intake.reading.COLUMNAR", False)
+    return request.param
+
+
 def _fresh_pg_database() -> str:
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     name = f"wb_test_{uuid.uuid4().hex[:12]}"

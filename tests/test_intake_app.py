@@ -11,6 +11,9 @@ from intake_files import FORMS_HEADER, forms_row, write_csv, write_xlsx
 from workbench.intake.app import ImportView
 from workbench.store import Nomination, session_scope
 
+# Every Excel case runs twice: loaded by columns (fastexcel) and cell by cell (python-calamine).
+pytestmark = pytest.mark.usefixtures("excel_lane")
+
 AL = ("Al Jones", "al.jones@nhs.example")
 
 

@@ -23,6 +23,9 @@ from workbench.panel import create_round, get_round, list_nominations
 from workbench.rubric import rubric_from_document
 from workbench.store import EqualityAnswer, Nomination, Nominee, row_as_dict, session_scope
 
+# Every Excel case runs twice: loaded by columns (fastexcel) and cell by cell (python-calamine).
+pytestmark = pytest.mark.usefixtures("excel_lane")
+
 AL = ("Al Jones", "al.jones@nhs.example")
 BEA = ("Bea Khan", "bea.khan@nhs.example")
 CAL = ("Cal Obi", "cal.obi@nhs.example")

@@ -47,6 +47,7 @@ from workbench.intake.mapping import (
 from workbench.intake.reading import Table, open_table
 from workbench.intake.validation import (
     ACTIVE,
+    AnswerScreen,
     DuplicateFinder,
     DuplicateGroup,
     Issue,
@@ -251,20 +252,39 @@ class _Scan:
     finder: DuplicateFinder = field(default_factory=DuplicateFinder)
     unmapped_counts: dict[str, int] = field(default_factory=dict)
 
-    def rows(self, progress: Progress | None = None) -> Iterator[tuple[NominationRow, str]]:
+    def rows(self, progress: Progress | None = None, *, answers: bool = True) -> Iterator[tuple[NominationRow, str]]:
+        """Each nomination row with its source key. ``answers=False`` (a preview) may leave out
+        the text of answers that were screened as fine (``row.cleared``)."""
         table, report = self.table, self.report
         parser = RowParser(table.columns, self.mapping, self.rubric, formulas=table.engine.startswith("openpyxl"))
         labels = {m.target: m.header for m in self.mapping.matches if m.target and m.merged_from is None}
         checker = RowChecker(rubric=self.rubric, columns=labels)
+        # Answer columns held as bytes are screened in a thread while the rows are parsed here.
+        screened = [(cid, text) for cid, index in parser.text_answers if (text := table.text_column(index)) is not None]
+        screen = None
+        if screened:
+            screen = AnswerScreen([text for _, text in screened], self.rubric.word_limit)
+            screen.start()
+        omit = frozenset() if answers or not screened else frozenset(
+            index for cid, index in parser.text_answers if table.text_column(index) is not None)
         seen: dict[str, int] = {}
         warnings = report.warnings
         total = max(0, (table.total_rows or 0) - table.header_row)
         done = 0
-        for number, values in table.rows():
+        for number, values in table.rows(omit):
             done += 1
             if progress is not None and done % BATCH_SIZE == 0:
                 progress(done, max(total, done))
             row = parser(number, values)
+            if screen is not None:
+                i = number - screened[0][1].first_row
+                flags = screen.cleared(i)
+                if any(flags):
+                    row.cleared = tuple(cid for (cid, _), ok in zip(screened, flags) if ok)
+                if omit:
+                    for (cid, text), ok in zip(screened, flags):
+                        if not ok:
+                            row.answers[cid] = text.text(i)
             if row.extra:
                 counts = self.unmapped_counts
                 for key in row.extra:
@@ -369,7 +389,7 @@ def preview(path: str | os.PathLike, *, rubric: Rubric | str, sheet: str | None 
                                                 for c in table.columns}})
         if len(first) >= wanted:
             break
-    for _ in scan.rows(progress):
+    for _ in scan.rows(progress, answers=False):
         pass
     scan.finish()
     duplicate_statuses(report.duplicates, None)

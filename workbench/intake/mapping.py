@@ -680,11 +680,13 @@ class NominationRow:
     formula_cells: list[tuple[str, str | None]] = field(default_factory=list)  # (column label, target)
     unreadable_timestamp: str = ""
     beyond_header: list[str] = field(default_factory=list)
+    #: Criteria whose answers were screened as fine without reading them (their text may be left out).
+    cleared: tuple[str, ...] = ()
 
     @property
     def is_empty(self) -> bool:
         """No answer and no nominee: nothing here that is a nomination."""
-        return not any(v.strip() for v in self.answers.values()) and not any(
+        return not self.cleared and not any(v.strip() for v in self.answers.values()) and not any(
             self.nominee[k] for k in ("name", "email", "team"))
 
 

@@ -16,6 +16,11 @@ What is kept exactly as written:
 - Dates: only in timestamp columns. A date cell, or a bare Excel serial number such as
   ``45352.5``, becomes a :class:`datetime`; in any other column a date is written as ISO text.
 
+Engines: a plain Excel sheet (header in row 1 from A1, no formulas or merged cells, one type
+of value per column) is loaded by columns with fastexcel (:mod:`workbench.intake.columnar`);
+any other sheet is read cell by cell with python-calamine, or with openpyxl when it has
+formulas. All give the same rows; the tests run every Excel case both ways.
+
 Merged header cells: when a header cell is merged across several columns, every column under
 it gets the header (the 2nd onwards is marked ``merged_from``, and its values are joined to
 the first column's by the mapping). When a merged header cell also spans the next row down,
@@ -53,12 +58,17 @@ from xml.etree import ElementTree
 from openpyxl.utils import get_column_letter
 
 from workbench.errors import NotFound, WorkbenchError
+from workbench.intake.columnar import PlainSheet, TextColumn, load_plain_sheet
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 
 #: How many rows at the top of a sheet are searched for the header row.
 HEADER_SEARCH_ROWS = 30
+
+#: Load plain Excel sheets by columns with fastexcel (see :mod:`workbench.intake.columnar`).
+#: ``False`` reads every sheet cell by cell with python-calamine; the tests run both ways.
+COLUMNAR = True
 
 _SPACES = re.compile(r"\s+")
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
@@ -155,22 +165,32 @@ class Table:
     blank_rows: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     _first_data_row: int = 0
-    _row_source: Callable[[], Iterator[tuple[int, list[Any]]]] | None = field(default=None, repr=False)
+    _row_source: Callable[..., Iterator[tuple[int, list[Any]]]] | None = field(default=None, repr=False)
+    _plain: PlainSheet | None = field(default=None, repr=False)
 
     @property
     def headers(self) -> list[str]:
         return [c.header for c in self.columns]
 
-    def rows(self) -> Iterator[tuple[int, list[Any]]]:
+    def text_column(self, index: int) -> TextColumn | None:
+        """Column ``index`` as UTF-8 bytes, when the sheet was loaded by columns and it holds text."""
+        return self._plain.text_column(index) if self._plain is not None else None
+
+    def rows(self, omit: frozenset[int] = frozenset()) -> Iterator[tuple[int, list[Any]]]:
         """``(row_number, values)`` for each non-blank row below the header.
 
         Values are ``str`` (or ``FormulaText``) in every column, except timestamp columns,
         which hold ``datetime`` or ``str``. A row may be longer than the header when cells lie beyond it.
         Blank rows are recorded in :attr:`blank_rows` (reset at each pass).
+
+        ``omit``: columns whose values the caller reads itself through :meth:`text_column`;
+        they are ``""`` in the rows. Only columns that :meth:`text_column` gives can be omitted.
         """
         first = self._first_data_row
         self.blank_rows = blank = [r for r in self.blank_rows if r < first]
-        for number, values in self._row_source():
+        omitted = [(i, c) for i in sorted(omit) if (c := self.text_column(i)) is not None]
+        source = self._row_source(omit=frozenset(i for i, _ in omitted)) if omitted else self._row_source()
+        for number, values in source:
             if number < first:
                 continue
             for value in values:  # usually stops at the first cell
@@ -178,7 +198,10 @@ class Table:
                     yield number, values
                     break
             else:
-                blank.append(number)
+                if any(c.text(number - c.first_row).strip() for _, c in omitted):
+                    yield number, values
+                else:
+                    blank.append(number)
 
 
 def _is_blank(values: list[Any]) -> bool:
@@ -458,15 +481,20 @@ def _xlsx_parts(path: Path) -> tuple[dict[str, str], bool]:
         return parts, date1904
 
 
-class _FormulaScan(threading.Thread):
-    """Look for formula cells in one sheet's XML, in a thread beside calamine's parse.
+class _SheetScan(threading.Thread):
+    """Read one sheet's XML in a thread beside the parse, for what the parsers do not say:
+    whether it has formula cells or merged cells, and the XML of its first row.
 
     Decompression releases the GIL, so on two cores this costs almost no wall time.
     """
 
     def __init__(self, path: Path, member: str):
         super().__init__(daemon=True)
-        self.path, self.member, self.found, self.error = path, member, False, None
+        self.path, self.member, self.error = path, member, None
+        self.found = False  # a formula cell
+        self.merged = False  # a merged cell range
+        self.first_row = b""  # the XML of the first <row> element (up to </row>)
+        self.first_row_read = threading.Event()
 
     def run(self) -> None:
         try:
@@ -478,7 +506,7 @@ class _FormulaScan(threading.Thread):
                 fh.seek(info.header_offset + 30 + name_len + extra_len)
                 stored = info.compress_type == zipfile.ZIP_STORED
                 inflater = None if stored else zlib.decompressobj(-15)
-                left, tail, pending = info.compress_size, b"", b""
+                left, tail, pending, head = info.compress_size, b"", b"", b""
                 while left > 0 or pending:
                     if not pending:
                         pending = fh.read(min(left, 1 << 20))
@@ -490,17 +518,71 @@ class _FormulaScan(threading.Thread):
                     else:  # at most 4 MiB of XML at a time, so memory stays small
                         data = inflater.decompress(pending, 4 << 20)
                         pending = inflater.unconsumed_tail
-                    if _has_formula(tail + data[:8]) or _has_formula(data):
-                        self.found = True
-                        return
-                    tail = data[-8:]
+                    if head is not None:
+                        head += data
+                        self.first_row, done = _first_row(head)
+                        if done:
+                            head = None
+                            self.first_row_read.set()
+                    # One pass over the XML for both (a formula ends the scan).
+                    for found in (_FORMULA_OR_MERGE.search(tail + data[:16]), _FORMULA_OR_MERGE.search(data)):
+                        if found is not None:
+                            if found.group() == b"<mergeCell ":
+                                self.merged = True
+                            else:
+                                self.found = True
+                                return
+                    tail = data[-16:]
         except Exception as exc:  # the sheet is then read with openpyxl, which handles anything
             self.error = exc
             self.found = True
+        finally:
+            self.first_row_read.set()
+
+    @property
+    def plain(self) -> bool:
+        """No formulas, no merged cells, and row 1 is a header of text cells starting at A1."""
+        return not (self.found or self.merged or self.error) and _plain_header(self.first_row)
 
 
-def _has_formula(xml: bytes) -> bool:
-    return b"<f>" in xml or b"<f " in xml or b"<f/>" in xml
+# A formula cell (<f>, <f t="shared" .../>) or a merged range. In the XML, merged ranges come
+# after every cell, so the first match in a chunk decides.
+_FORMULA_OR_MERGE = re.compile(rb"<f[ >/]|<mergeCell ")
+
+
+_ROW_START = re.compile(rb"<row\b[^>]*?(/?)>")
+_CELL = re.compile(rb"<c\b([^>]*?)(/?)>")
+_CELL_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
+_CELL_TYPE = re.compile(rb'\bt="(\w+)"')
+
+
+def _first_row(head: bytes) -> tuple[bytes, bool]:
+    """The first ``<row>`` element in the XML read so far, and whether it is complete."""
+    match = _ROW_START.search(head)
+    if match is None:
+        return b"", len(head) > 8 << 20
+    if match.group(1):  # <row .../>: an empty first row
+        return head[match.start():match.end()], True
+    end = head.find(b"</row>", match.end())
+    if end < 0:
+        return b"", len(head) > 8 << 20
+    return head[match.start():end], True
+
+
+def _plain_header(row: bytes) -> bool:
+    row_ref = re.match(rb'<row\b[^>]*?\br="(\d+)"', row)
+    if row_ref is None or row_ref.group(1) != b"1":
+        return False
+    cells = _CELL.findall(row)
+    if not cells:
+        return False
+    for i, (attrs, empty) in enumerate(cells):
+        ref, kind = _CELL_REF.search(attrs), _CELL_TYPE.search(attrs)
+        if empty or ref is None or ref.group(2) != b"1" or kind is None:
+            return False
+        if (i == 0 and ref.group(1) != b"A") or kind.group(1) not in (b"s", b"inlineStr"):
+            return False
+    return True
 
 
 def _excel_date(serial: float, date1904: bool) -> datetime:
@@ -580,8 +662,16 @@ def _open_excel_sheet(path: Path, book, name: str, parts: dict[str, str], date19
     member = parts.get(name)
     scan = None
     if member:
-        scan = _FormulaScan(path, member)
+        scan = _SheetScan(path, member)
         scan.start()
+        scan.first_row_read.wait()
+        if COLUMNAR and _plain_header(scan.first_row):
+            plain, _ = load_plain_sheet(path, name)  # beside the rest of the scan
+            scan.join()
+            if plain is not None and scan.plain:
+                table = _plain_table(path, plain, name, names, date1904)
+                if table is not None:
+                    return table
     sheet = book.get_sheet_by_name(name)
     merges = [((r0 + 1, c0), (r1 + 1, c1)) for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])]
     if scan is not None:
@@ -615,7 +705,32 @@ def _open_excel_sheet(path: Path, book, name: str, parts: dict[str, str], date19
             workbook.close()
 
     use_openpyxl = bool(scan and scan.found)
-    raw = openpyxl_raw if use_openpyxl else calamine_raw
+    table = _excel_table(path, openpyxl_raw if use_openpyxl else calamine_raw, merges=merges, height=height,
+                         name=name, names=names, date1904=date1904,
+                         engine="openpyxl (the sheet has formulas)" if use_openpyxl else "calamine")
+    if table is not None and use_openpyxl:
+        table.notes.append(f"Sheet {name!r} contains Excel formulas: formula cells are kept as the formula text "
+                           "as written, not the calculated value.")
+    return table
+
+
+def _plain_table(path: Path, plain: PlainSheet, name: str, names: list[str], date1904: bool) -> Table | None:
+    """The table of a sheet fastexcel loaded, or ``None`` when its header is not row 1 after all."""
+
+    def raw(omit: frozenset[int] = frozenset()) -> Iterator[tuple[int, list[Any]]]:
+        yield 1, list(plain.header)
+        yield from plain.rows(omit)
+
+    table = _excel_table(path, raw, merges=[], height=plain.height + 1, name=name, names=names, date1904=date1904,
+                         engine="fastexcel")
+    if table is None or table.header_row != 1:
+        return None
+    table._plain = plain
+    return table
+
+
+def _excel_table(path: Path, raw: Callable[..., Iterator[tuple[int, list[Any]]]], *, merges, height: int, name: str,
+                 names: list[str], date1904: bool, engine: str) -> Table | None:
     head = []
     for item in raw():
         head.append(item)
@@ -628,17 +743,13 @@ def _open_excel_sheet(path: Path, book, name: str, parts: dict[str, str], date19
                              merges=merges, source=lambda: iter(()), total_rows=None, sheet=name)
     timestamp_columns = {c.index for c in probe.columns if c.kind == "timestamp"}
 
-    def converted() -> Iterator[tuple[int, list[Any]]]:
-        for number, values in raw():
+    def converted(**kwargs: Any) -> Iterator[tuple[int, list[Any]]]:
+        for number, values in raw(**kwargs):
             yield number, _convert_excel_row(values, timestamp_columns, date1904)
 
-    table = _table_from_head(path, "xlsx", [(n, _convert_excel_row(v, timestamp_columns, date1904)) for n, v in head],
-                             merges=merges, source=converted, total_rows=height, sheet=name, sheets=names,
-                             engine="openpyxl (the sheet has formulas)" if use_openpyxl else "calamine")
-    if use_openpyxl:
-        table.notes.append(f"Sheet {name!r} contains Excel formulas: formula cells are kept as the formula text "
-                           "as written, not the calculated value.")
-    return table
+    return _table_from_head(path, "xlsx", [(n, _convert_excel_row(v, timestamp_columns, date1904)) for n, v in head],
+                            merges=merges, source=converted, total_rows=height, sheet=name, sheets=names,
+                            engine=engine)
 
 
 # ---------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import threading
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -34,7 +35,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+
 from workbench.errors import WorkbenchError
+from workbench.intake.columnar import TextColumn
 from workbench.intake.mapping import NominationRow
 from workbench.rubric import Rubric
 
@@ -177,6 +181,86 @@ def skipped_blank_rows(rows: list[int]) -> list[Skipped]:
     return out
 
 
+#: Answers shorter than this (in characters) are compared with :data:`PLACEHOLDERS`.
+_SHORT = 30
+# First bytes of UTF-8 that may start a whitespace character: ASCII space and controls, and
+# the lead bytes of U+0085, U+00A0, U+1680, U+2000-U+205F and U+3000.
+_SPACE_LEADS = np.zeros(256, dtype=bool)
+_SPACE_LEADS[:0x21] = True
+_SPACE_LEADS[[0xC2, 0xE1, 0xE2, 0xE3]] = True
+
+
+def screen_answers(offsets: np.ndarray, data: np.ndarray, limit: int) -> np.ndarray:
+    """For answers held as UTF-8 bytes (``data[offsets[i]:offsets[i+1]]``): ``True`` where the
+    answer certainly needs no warning, without making it a Python string.
+
+    An answer is cleared when it has at least 120 bytes (so 30 characters or more: not a
+    placeholder), starts with a character that is not a space (so it is not blank), and has
+    fewer than ``limit`` bytes that are ASCII spaces or controls (so at most ``limit`` words,
+    as every break between words is one of those). Anything else is left to
+    :meth:`RowChecker.answer_issue`, which decides exactly. numpy releases the GIL here, so
+    :class:`AnswerScreen` runs this beside the main thread.
+
+    >>> import numpy as np
+    >>> texts = [b"-", b"word " * 30, b"word " * 600, b" " + b"word " * 30]
+    >>> offsets = np.cumsum([0, *map(len, texts)])
+    >>> screen_answers(offsets, np.frombuffer(b"".join(texts), dtype=np.uint8), 500).tolist()
+    [False, True, False, False]
+    """
+    starts = offsets[:-1]
+    lengths = offsets[1:] - starts
+    base, top = int(offsets[0]), int(offsets[-1])
+    if top <= base:
+        return np.zeros(len(starts), dtype=bool)
+    chunk = data[base:top]
+    at = np.minimum(starts - base, top - base - 1)
+    # An empty answer's sum is wrong in reduceat, but empty answers are never cleared.
+    breaks = np.add.reduceat(chunk <= 0x20, at, dtype=np.int64)
+    return (lengths >= 4 * _SHORT) & (breaks < limit) & ~_SPACE_LEADS[chunk[at]]
+
+
+class AnswerScreen(threading.Thread):
+    """:func:`screen_answers` over whole answer columns, a chunk of rows at a time, in a
+    thread. :meth:`cleared` waits until the row asked about has been screened."""
+
+    CHUNK = 2048
+
+    def __init__(self, columns: list[TextColumn], limit: int):
+        super().__init__(daemon=True)
+        self.columns, self.limit = columns, limit
+        self.height = len(columns[0].offsets) - 1 if columns else 0
+        self.flags = [np.zeros(self.height, dtype=bool) for _ in columns]
+        self.done = 0
+        self._ready = threading.Condition()
+
+    def run(self) -> None:
+        try:
+            for start in range(0, self.height, self.CHUNK):
+                stop = min(start + self.CHUNK, self.height)
+                for column, flags in zip(self.columns, self.flags):
+                    cleared = screen_answers(column.offsets[start:stop + 1], column.data, self.limit)
+                    if column.valid is not None:
+                        cleared &= column.valid[start:stop]
+                    flags[start:stop] = cleared
+                with self._ready:
+                    self.done = stop
+                    self._ready.notify_all()
+        except Exception:  # nothing is cleared: every answer is then checked in Python
+            for flags in self.flags:
+                flags[:] = False
+        finally:
+            with self._ready:
+                self.done = self.height
+                self._ready.notify_all()
+
+    def cleared(self, i: int) -> list[bool]:
+        """For data row ``i``, whether each column's answer was cleared."""
+        if i >= self.done:
+            with self._ready:
+                self._ready.wait_for(lambda: i < self.done)
+        return [bool(flags[i]) for flags in self.flags]
+
+
 class RowChecker:
     """The checks on one row. ``columns`` maps each target to the header it came from."""
 
@@ -187,36 +271,46 @@ class RowChecker:
         self.criteria = [c for c in rubric.criterion_ids if c in self.columns]
         self.criterion_columns = [(c, self.columns[c]) for c in self.criteria]
 
-    def check(self, row: NominationRow) -> list[Issue]:
-        issues: list[Issue] = []
-        number, limit = row.row, self.limit
-        answers, short, long = row.answers, 30, 2 * limit
-        for cid, column in self.criterion_columns:
-            text = answers.get(cid, "")
-            size = len(text)
-            if size > long and not text.isspace():
-                bound = text.count(" ") + 1  # over_limit(), inlined: this runs for every answer
+    def answer_issue(self, number: int, cid: str, column: str, text: str) -> Issue | None:
+        """The problem with one answer, if any: missing, a placeholder, or over the word limit."""
+        limit = self.limit
+        size = len(text)
+        if size > 2 * limit and not text.isspace():
+            bound = text.count(" ") + 1  # over_limit(), inlined: this runs for most answers
+            if bound <= limit:
+                first = text.find("\n")
+                if first >= 0:
+                    bound += text.count("\n", first)
+                if bound <= limit and "\t" in text:
+                    bound += text.count("\t")
                 if bound <= limit:
-                    first = text.find("\n")
-                    if first >= 0:
-                        bound += text.count("\n", first)
-                    if bound <= limit and "\t" in text:
-                        bound += text.count("\t")
-                    if bound <= limit:
-                        continue
-                words = word_count(text)
-                if words > limit:
-                    issues.append(Issue(number, column, cid, Reason.OVER_WORD_LIMIT,
-                                        f"{cid} has {words} words; the limit is {limit}. It is imported in full: "
-                                        "decide whether judges should read it all or ask for a shorter answer."))
-            elif not text or text.isspace():
-                issues.append(Issue(number, column, cid, Reason.MISSING_ANSWER,
-                                    f"{cid} has no answer. Ask the nominator for one, or import it as it is: "
-                                    "judges will see an empty answer."))
-            elif size < short and is_placeholder(text):
-                issues.append(Issue(number, column, cid, Reason.PLACEHOLDER_ANSWER,
-                                    f"{cid} only says {text.strip()!r}, which is not an answer. Ask the nominator "
-                                    "for one, or import it as it is: judges will score what is there."))
+                    return None
+            words = word_count(text)
+            if words > limit:
+                return Issue(number, column, cid, Reason.OVER_WORD_LIMIT,
+                             f"{cid} has {words} words; the limit is {limit}. It is imported in full: "
+                             "decide whether judges should read it all or ask for a shorter answer.")
+        elif not text or text.isspace():
+            return Issue(number, column, cid, Reason.MISSING_ANSWER,
+                         f"{cid} has no answer. Ask the nominator for one, or import it as it is: "
+                         "judges will see an empty answer.")
+        elif size < _SHORT and is_placeholder(text):
+            return Issue(number, column, cid, Reason.PLACEHOLDER_ANSWER,
+                         f"{cid} only says {text.strip()!r}, which is not an answer. Ask the nominator "
+                         "for one, or import it as it is: judges will score what is there.")
+        return None
+
+    def check(self, row: NominationRow) -> list[Issue]:
+        """Every problem in the row. Answers in ``row.cleared`` were screened already (see
+        :func:`screen_answers`) and are not looked at again."""
+        issues: list[Issue] = []
+        number, cleared = row.row, row.cleared
+        answers = row.answers
+        for cid, column in self.criterion_columns:
+            if cid not in cleared:
+                issue = self.answer_issue(number, cid, column, answers.get(cid, ""))
+                if issue is not None:
+                    issues.append(issue)
         nominee = row.nominee
         if not (nominee["name"] or nominee["email"] or nominee["team"]):
             issues.append(Issue(number, self.columns.get("nominee.name"), None, Reason.MISSING_NOMINEE,

@@ -1,0 +1,169 @@
+"""Plain sheets are loaded by columns (fastexcel); every other sheet cell by cell. Both give the same rows."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from intake_files import FORMS_HEADER, LONG_ANSWER, forms_row, write_xlsx
+from workbench.intake import reading
+from workbench.intake.importing import preview
+from workbench.intake.reading import open_table
+from workbench.intake.validation import AnswerScreen, RowChecker, screen_answers
+from workbench.rubric import load_rubric
+
+AL = ("Al Jones", "al.jones@nhs.example")
+TRICKY = ["=SUM(A1)", "+44 7700 900123", "-", "@all", "007", "Zoë Ní Bhriain 😀", "line one\nline two", "  spaced  "]
+
+
+def _both_ways(path, monkeypatch):
+    fast = open_table(path)
+    fast_rows, fast_blank = list(fast.rows()), list(fast.blank_rows)
+    monkeypatch.setattr(reading, "COLUMNAR", False)
+    slow = open_table(path)
+    slow_rows, slow_blank = list(slow.rows()), list(slow.blank_rows)
+    monkeypatch.setattr(reading, "COLUMNAR", True)
+    assert [c.header for c in fast.columns] == [c.header for c in slow.columns]
+    assert [c.kind for c in fast.columns] == [c.kind for c in slow.columns]
+    assert (fast.header_row, fast.skipped, fast.notes) == (slow.header_row, slow.skipped, slow.notes)
+    assert fast_rows == slow_rows
+    assert [[type(v) for v in values] for _, values in fast_rows] == [[type(v) for v in values] for _, values in slow_rows]
+    assert fast_blank == slow_blank
+    return fast, fast_rows
+
+
+def test_a_plain_forms_export_is_loaded_by_columns_with_the_same_rows(tmp_path, monkeypatch):
+    rows = [FORMS_HEADER]
+    for i, text in enumerate(TRICKY):
+        rows.append(forms_row(i + 1, datetime(2024, 3, 1, 9, i), AL, f"Nominee {i}", q1=text, q2=LONG_ANSWER,
+                              team=True if i % 2 else False, extra=1.5 * i))
+    rows.append(forms_row(99, datetime(2024, 3, 2), AL, "Last", q1="", q4="n/a", extra=1e20, team=False))
+    rows.append([*forms_row(100, datetime(2024, 3, 3), AL, "Beyond", extra=2.0, team=True), None, "beyond the header"])
+    path = write_xlsx(tmp_path / "forms.xlsx", rows)
+
+    table, got = _both_ways(path, monkeypatch)
+
+    assert table.engine == "fastexcel"
+    assert [n for n, _ in got] == list(range(2, 4 + len(TRICKY)))
+    assert [values[10] for _, values in got[:len(TRICKY)]] == TRICKY
+    assert got[1][1][16] == "1.5" and got[-2][1][16] == "1e+20"
+    assert isinstance(got[0][1][2], datetime) and got[-1][1][-1] == "beyond the header"
+
+
+def test_a_1904_workbook_gives_the_same_dates_by_columns(tmp_path, monkeypatch):
+    path = write_xlsx(tmp_path / "mac.xlsx", [["Timestamp", "Q1"], [datetime(2024, 3, 1, 9, 30), "x"],
+                                               [datetime(2024, 3, 2), "y"]], date1904=True)
+
+    table, got = _both_ways(path, monkeypatch)
+
+    assert table.engine == "fastexcel"
+    assert [v[0] for _, v in got] == [datetime(2024, 3, 1, 9, 30), datetime(2024, 3, 2)]
+
+
+@pytest.mark.parametrize(("case", "rows", "options", "engine"), [
+    ("title row above the header", [["Nominations 2024"], ["Name", "Q1"], ["Ann", "x"]], {}, "calamine"),
+    ("merged header cells", [["Name", "Nominee", None], ["Ann", "Bo", "Lee"]], {"merges": ["B1:C1"]}, "calamine"),
+    ("a formula cell", [["Name", "Q1"], ["Ann", "=1+1"]], {"formulas": ["B2"]}, "openpyxl (the sheet has formulas)"),
+    ("Excel serials among dates", [["Timestamp", "Q1"], [datetime(2024, 3, 1), "x"], [45352.5, "y"]], {}, "calamine"),
+    ("text among numbers", [["ID", "Q1"], [1, "x"], ["007", "y"]], {}, "calamine"),
+    ("n/a among numbers", [["ID", "Q1"], [1, "x"], ["n/a", "y"]], {}, "calamine"),
+    ("NA among dates", [["Timestamp", "Q1"], [datetime(2024, 3, 1), "x"], ["NA", "y"]], {}, "calamine"),
+    ("nan among numbers", [["ID", "Q1"], [1, "x"], ["nan", "y"]], {}, "calamine"),
+    ("a blank row", [["ID", "Q1"], [1, "x"], [None, None], [2, "y"]], {}, "calamine"),
+    ("times of day", [["Time", "Q1"], [time(9, 30), "x"]], {}, "calamine"),
+    ("an empty header cell", [["Name", None, "Q1"], ["Ann", "x", "y"]], {}, "calamine"),
+    ("a repeated header", [["Q1", "Q1"], ["x", "y"]], {}, "calamine"),
+    ("a number as a header", [["Name", 2024], ["Ann", "x"]], {}, "calamine"),
+    ("header not in column A", [[None, "Name", "Q1"], [None, "Ann", "x"]], {}, "calamine"),
+])
+def test_other_sheets_are_read_cell_by_cell_with_the_same_rows(tmp_path, monkeypatch, case, rows, options, engine):
+    path = write_xlsx(tmp_path / "other.xlsx", rows, **options)
+
+    table, _ = _both_ways(path, monkeypatch)
+
+    assert table.engine == engine, case
+
+
+def test_answer_columns_left_out_of_rows_are_read_as_bytes(tmp_path):
+    path = write_xlsx(tmp_path / "forms.xlsx", [["Name", "Q1", "Q2"], ["Ann", "Zoë 😀\nline", "x"], [None, None, None],
+                                                [None, "only an answer", None], [None, "   ", None]])
+    table = open_table(path)
+
+    got = list(table.rows(frozenset({1})))
+
+    assert got == [(2, ["Ann", "", "x"]), (4, ["", "", ""])]
+    assert table.blank_rows == [3, 5]
+    column = table.text_column(1)
+    assert [column.text(n - column.first_row) for n in (2, 3, 4)] == ["Zoë 😀\nline", "", "only an answer"]
+    assert table.text_column(0) is not None and table.text_column(7) is None
+
+
+def test_preview_reports_the_same_whichever_way_the_sheet_is_read(tmp_path, monkeypatch):
+    rows = [FORMS_HEADER]
+    for i in range(12):
+        rows.append(forms_row(i + 1, datetime(2024, 3, 1, 9, i), AL, f"Nominee {i % 9}",
+                              q1=["Led the forum. " * 20, LONG_ANSWER, "n/a", "", " " * 200, "-"][i % 6],
+                              q2=("\u00a0" * 130) if i == 3 else "Ran a campaign " * 10))
+    path = write_xlsx(tmp_path / "forms.xlsx", rows)
+
+    fast = preview(path, rubric="inclusive-leader").report.to_dict()
+    monkeypatch.setattr(reading, "COLUMNAR", False)
+    slow = preview(path, rubric="inclusive-leader").report.to_dict()
+
+    assert fast == slow
+    codes = [(w["row"], w["criterion"], w["code"]) for w in fast["warnings"] if w["criterion"]]
+    assert (3, "Q1", "over_word_limit") in codes and (5, "Q2", "missing_answer") in codes
+    assert (6, "Q1", "missing_answer") in codes and (7, "Q1", "placeholder_answer") in codes
+
+
+# --- Screening answers as bytes
+
+
+def _column(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    encoded = [t.encode("utf-8") for t in texts]
+    return np.cumsum([0, *map(len, encoded)]), np.frombuffer(b"".join(encoded) or b"\0", dtype=np.uint8)
+
+
+_CHECKER = RowChecker(rubric=load_rubric("inclusive-leader"), columns={"Q1": "Q1"})
+_PIECES = st.sampled_from(["word", "Zoë", "😀", "n/a", "-", " ", "  ", "\t", "\n", "\r\n", "\r", "\u00a0", "\u2003",
+                           "\u3000", "\x0b", "—", "’", "."])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_PIECES, max_size=80).map("".join), min_size=1, max_size=6), st.integers(1, 40))
+def test_an_answer_screened_as_fine_never_has_a_problem(texts, limit):
+    _CHECKER.limit = limit
+    offsets, data = _column(texts)
+
+    cleared = screen_answers(offsets, data, limit)
+
+    for text, ok in zip(texts, cleared):
+        if ok:
+            assert _CHECKER.answer_issue(2, "Q1", "Q1", text) is None, (text, limit)
+
+
+def test_most_ordinary_answers_are_cleared_without_reading_them():
+    texts = ["Led the forum with staff and patients. " * 12, LONG_ANSWER, "n/a", "", " " + "word " * 40,
+             "\u00a0" * 200, "x " * 499 + "x", "x " * 500 + "x"]
+    offsets, data = _column(texts)
+
+    assert screen_answers(offsets, data, 500).tolist() == [True, False, False, False, False, False, True, False]
+
+
+def test_the_answer_screen_runs_in_chunks_and_matches_the_whole(monkeypatch):
+    texts = [("word " * (i % 700)) or "-" for i in range(5000)]
+    offsets, data = _column(texts)
+    column = reading.TextColumn(offsets, data, None, 2)
+    monkeypatch.setattr(AnswerScreen, "CHUNK", 333)
+
+    screen = AnswerScreen([column, column], 500)
+    screen.start()
+
+    assert [screen.cleared(i) for i in (0, 4999)] == [[False, False], [True, True]]
+    screen.join()
+    expected = screen_answers(offsets, data, 500)
+    assert all((flags == expected).all() for flags in screen.flags)

@@ -1,0 +1,197 @@
+"""A plain Excel sheet loaded column by column: fastexcel parses it into Arrow buffers.
+
+This is the fast way in for the usual export (Microsoft Forms, Google Forms): the header in
+row 1 starting at A1, no formulas, no merged cells, and every column holding one type of
+value (all text, or numbers, dates or TRUE/FALSE in every row). :func:`load_plain_sheet` returns
+``None`` for any other sheet, with the reason, and :mod:`workbench.intake.reading` then reads
+it cell by cell with python-calamine, which handles everything. Both ways give the same rows:
+``tests/test_intake_columnar.py`` reads every messy fixture both ways and compares.
+
+Rows are made into Python values one batch at a time (:meth:`PlainSheet.rows`), so a large
+file is never held as Python objects all at once; the Arrow buffers themselves are native
+memory, as python-calamine's parsed sheet is. Answer columns can be left out of the rows and
+screened as bytes instead (:meth:`PlainSheet.text_column`,
+:func:`workbench.intake.validation.screen_answers`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: How many rows are turned into Python values at a time.
+ROW_BATCH = 512
+
+_EPOCH = datetime(1970, 1, 1)
+_MS = {"s": 1000, "ms": 1, "us": 1 / 1000, "ns": 1 / 1_000_000}
+_DEDUPED = re.compile(r"^(.*)_(\d+)$")
+
+
+@dataclass(frozen=True)
+class TextColumn:
+    """One text column as Arrow keeps it: the UTF-8 bytes of every cell end to end, and where
+    each cell starts (``offsets``, one more than the rows). Row ``i`` is sheet row ``first_row + i``."""
+
+    offsets: np.ndarray
+    data: np.ndarray
+    valid: np.ndarray | None
+    first_row: int
+
+    def text(self, i: int) -> str:
+        """The text of data row ``i`` (``""`` for an empty cell)."""
+        if self.valid is not None and not self.valid[i]:
+            return ""
+        return self.data[self.offsets[i]:self.offsets[i + 1]].tobytes().decode("utf-8")
+
+
+@dataclass
+class _Column:
+    kind: str  # text | float | bool | timestamp | null
+    values: Any  # TextColumn, or a numpy array
+    valid: np.ndarray | None
+    unit: float = 1.0
+
+
+class PlainSheet:
+    """A plain sheet held as Arrow columns. ``header`` is row 1; data rows start at row 2."""
+
+    first_row = 2
+
+    def __init__(self, header: list[str], columns: list[_Column], height: int, keep: Any):
+        self.header = header
+        self.columns = columns
+        self.height = height  # data rows
+        self._keep = keep  # the Arrow array that owns the buffers
+
+    def text_column(self, index: int) -> TextColumn | None:
+        """The column's bytes when it holds text, else ``None``."""
+        if index >= len(self.columns) or self.columns[index].kind != "text":
+            return None
+        return self.columns[index].values
+
+    def rows(self, omit: frozenset[int] = frozenset()) -> Iterator[tuple[int, list[Any]]]:
+        """``(sheet row number, values)`` as python-calamine would give them: text as ``str``,
+        numbers as ``float``, dates as ``datetime``, ``True``/``False``, empty cells ``None``.
+        Columns in ``omit`` are ``None`` (their text is read on demand, through :meth:`text_column`)."""
+        width = len(self.columns)
+        for start in range(0, self.height, ROW_BATCH):
+            stop = min(start + ROW_BATCH, self.height)
+            cells = [[None] * (stop - start) if i in omit else _python_values(c, start, stop)
+                     for i, c in enumerate(self.columns)]
+            number = self.first_row + start
+            for values in zip(*cells) if width else ([] for _ in range(start, stop)):
+                yield number, list(values)
+                number += 1
+
+
+def _python_values(column: _Column, start: int, stop: int) -> list[Any]:
+    kind, valid = column.kind, column.valid
+    if kind == "null":
+        return [None] * (stop - start)
+    if kind == "text":
+        text: TextColumn = column.values
+        offsets = text.offsets[start:stop + 1]
+        base = int(offsets[0])
+        blob = text.data[base:int(offsets[-1])].tobytes()
+        bounds = (offsets - base).tolist()
+        out = [blob[a:b].decode("utf-8") for a, b in zip(bounds, bounds[1:])]
+    elif kind == "float":
+        out = column.values[start:stop].tolist()
+    elif kind == "bool":
+        out = column.values[start:stop].tolist()
+    else:  # timestamp
+        unit = column.unit
+        out = [_EPOCH + timedelta(milliseconds=v * unit) for v in column.values[start:stop].tolist()]
+    if valid is not None:
+        flags = valid[start:stop].tolist()
+        out = [v if ok else None for v, ok in zip(out, flags)]
+    return out
+
+
+def _bits(buffer: Any, length: int, offset: int) -> np.ndarray:
+    raw = np.frombuffer(buffer, dtype=np.uint8)
+    return np.unpackbits(raw, bitorder="little")[offset:offset + length].astype(bool)
+
+
+def _column(child: Any, length: int) -> _Column | None:
+    import nanoarrow as na
+
+    type_ = child.schema.type
+    if type_ == na.Type.NULL:
+        return _Column("null", None, None)
+    offset = child.offset
+    buffers = child.buffers
+    validity = buffers[0]
+    valid = _bits(validity, length, offset) if len(validity) else None
+    if type_ in (na.Type.STRING, na.Type.LARGE_STRING):
+        dtype = np.int32 if type_ == na.Type.STRING else np.int64
+        offsets = np.frombuffer(buffers[1], dtype=dtype)[offset:offset + length + 1]
+        data = np.frombuffer(buffers[2], dtype=np.uint8)
+        return _Column("text", TextColumn(offsets, data, valid, PlainSheet.first_row), valid)
+    if valid is not None and not valid.all():
+        # fastexcel reads "n/a", "NA", "null" and "None" in a column of numbers, dates or TRUE/FALSE
+        # as an empty cell, and python-calamine keeps them: such a column is read cell by cell.
+        return None
+    if type_ == na.Type.DOUBLE:
+        values = np.frombuffer(buffers[1], dtype=np.float64)[offset:offset + length]
+        return None if np.isnan(values).any() else _Column("float", values, None)  # "nan" typed as text
+    if type_ == na.Type.BOOL:
+        return _Column("bool", _bits(buffers[1], length, offset), valid)
+    if type_ == na.Type.TIMESTAMP:
+        unit = str(child.schema.unit).rsplit(".", 1)[-1].lower()
+        scale = {"second": "s", "milli": "ms", "micro": "us", "nano": "ns"}.get(unit, unit)
+        if scale not in _MS or child.schema.timezone:
+            return None
+        values = np.frombuffer(buffers[1], dtype=np.int64)[offset:offset + length]
+        present = values if valid is None else values[valid]
+        # Times of day alone (before 1900) and far-off dates are left to python-calamine.
+        low, high = -2208988800000 / _MS[scale], 253402300799000 / _MS[scale]
+        if present.size and (present.min() < low or present.max() > high):
+            return None
+        return _Column("timestamp", values, valid, _MS[scale])
+    return None
+
+
+def load_plain_sheet(path: Path, name: str) -> tuple[PlainSheet | None, str]:
+    """Load sheet ``name`` with fastexcel when it is plain; else ``(None, why not)``.
+
+    The caller has already checked, from the sheet's XML, that row 1 is an all-text header
+    starting at A1 and that there are no formulas or merged cells.
+    """
+    try:
+        import fastexcel
+        import nanoarrow as na
+    except ImportError:
+        return None, "fastexcel is not installed"
+    logging.getLogger("fastexcel").setLevel(logging.ERROR)
+    try:
+        reader = fastexcel.read_excel(str(path))
+        sheet = reader.load_sheet(name, header_row=0, schema_sample_rows=None, dtype_coercion="strict",
+                                  skip_rows=0)
+    except Exception as exc:  # mixed types in a column, or anything fastexcel cannot read
+        return None, f"fastexcel: {str(exc).splitlines()[0]}"
+    infos = sheet.available_columns()
+    named = [c.column_name_from == "looked_up" for c in infos]
+    width = len(named) - named[::-1].index(True) if any(named) else 0  # cells right of the header have no name
+    names = [c.name for c in infos[:width]]
+    for info, has_name in zip(infos[:width], named):
+        match = _DEDUPED.match(info.name)
+        if not has_name or (match and match.group(1) in names):
+            return None, "a header cell is empty or repeated"
+    names += [""] * (len(infos) - width)
+    array = na.Array(sheet)
+    height = sheet.height
+    columns = []
+    for i in range(array.n_children):
+        column = _column(array.child(i), height)
+        if column is None:
+            return None, f"column {i + 1} holds values python-calamine reads differently"
+        columns.append(column)
+    return PlainSheet(names, columns, height, array), ""
