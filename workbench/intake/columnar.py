@@ -80,15 +80,12 @@ class PlainSheet:
         """``(sheet row number, values)`` as python-calamine would give them: text as ``str``,
         numbers as ``float``, dates as ``datetime``, ``True``/``False``, empty cells ``None``.
         Columns in ``omit`` are ``None`` (their text is read on demand, through :meth:`text_column`)."""
-        width = len(self.columns)
         for start in range(0, self.height, ROW_BATCH):
             stop = min(start + ROW_BATCH, self.height)
             cells = [[None] * (stop - start) if i in omit else _python_values(c, start, stop)
                      for i, c in enumerate(self.columns)]
-            number = self.first_row + start
-            for values in zip(*cells) if width else ([] for _ in range(start, stop)):
+            for number, values in enumerate(zip(*cells), start=self.first_row + start):
                 yield number, list(values)
-                number += 1
 
 
 def _python_values(column: _Column, start: int, stop: int) -> list[Any]:
@@ -102,17 +99,14 @@ def _python_values(column: _Column, start: int, stop: int) -> list[Any]:
         blob = text.data[base:int(offsets[-1])].tobytes()
         bounds = (offsets - base).tolist()
         out = [blob[a:b].decode("utf-8") for a, b in zip(bounds, bounds[1:])]
-    elif kind == "float":
-        out = column.values[start:stop].tolist()
-    elif kind == "bool":
-        out = column.values[start:stop].tolist()
-    else:  # timestamp
+        if valid is not None:
+            out = [v if ok else None for v, ok in zip(out, valid[start:stop].tolist())]
+        return out
+    # Numbers, TRUE/FALSE and dates have a value in every row (see _column).
+    if kind == "timestamp":
         unit = column.unit
-        out = [_EPOCH + timedelta(milliseconds=v * unit) for v in column.values[start:stop].tolist()]
-    if valid is not None:
-        flags = valid[start:stop].tolist()
-        out = [v if ok else None for v, ok in zip(out, flags)]
-    return out
+        return [_EPOCH + timedelta(milliseconds=v * unit) for v in column.values[start:stop].tolist()]
+    return column.values[start:stop].tolist()
 
 
 def _bits(buffer: Any, length: int, offset: int) -> np.ndarray:
@@ -143,19 +137,18 @@ def _column(child: Any, length: int) -> _Column | None:
         values = np.frombuffer(buffers[1], dtype=np.float64)[offset:offset + length]
         return None if np.isnan(values).any() else _Column("float", values, None)  # "nan" typed as text
     if type_ == na.Type.BOOL:
-        return _Column("bool", _bits(buffers[1], length, offset), valid)
+        return _Column("bool", _bits(buffers[1], length, offset), None)
     if type_ == na.Type.TIMESTAMP:
         unit = str(child.schema.unit).rsplit(".", 1)[-1].lower()
         scale = {"second": "s", "milli": "ms", "micro": "us", "nano": "ns"}.get(unit, unit)
         if scale not in _MS or child.schema.timezone:
             return None
         values = np.frombuffer(buffers[1], dtype=np.int64)[offset:offset + length]
-        present = values if valid is None else values[valid]
         # Times of day alone (before 1900) and far-off dates are left to python-calamine.
         low, high = -2208988800000 / _MS[scale], 253402300799000 / _MS[scale]
-        if present.size and (present.min() < low or present.max() > high):
+        if values.size and (values.min() < low or values.max() > high):
             return None
-        return _Column("timestamp", values, valid, _MS[scale])
+        return _Column("timestamp", values, None, _MS[scale])
     return None
 
 

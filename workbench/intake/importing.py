@@ -260,13 +260,13 @@ class _Scan:
         labels = {m.target: m.header for m in self.mapping.matches if m.target and m.merged_from is None}
         checker = RowChecker(rubric=self.rubric, columns=labels)
         # Answer columns held as bytes are screened in a thread while the rows are parsed here.
-        screened = [(cid, text) for cid, index in parser.text_answers if (text := table.text_column(index)) is not None]
+        screened = [(cid, index, text) for cid, index in parser.text_answers
+                    if (text := table.text_column(index)) is not None]
         screen = None
         if screened:
-            screen = AnswerScreen([text for _, text in screened], self.rubric.word_limit)
+            screen = AnswerScreen([text for _, _, text in screened], self.rubric.word_limit)
             screen.start()
-        omit = frozenset() if answers or not screened else frozenset(
-            index for cid, index in parser.text_answers if table.text_column(index) is not None)
+        omit = frozenset() if answers else frozenset(index for _, index, _ in screened)
         seen: dict[str, int] = {}
         warnings = report.warnings
         total = max(0, (table.total_rows or 0) - table.header_row)
@@ -277,12 +277,12 @@ class _Scan:
                 progress(done, max(total, done))
             row = parser(number, values)
             if screen is not None:
-                i = number - screened[0][1].first_row
+                i = number - screened[0][2].first_row
                 flags = screen.cleared(i)
                 if any(flags):
-                    row.cleared = tuple(cid for (cid, _), ok in zip(screened, flags) if ok)
+                    row.cleared = tuple(cid for (cid, _, _), ok in zip(screened, flags) if ok)
                 if omit:
-                    for (cid, text), ok in zip(screened, flags):
+                    for (cid, _, text), ok in zip(screened, flags):
                         if not ok:
                             row.answers[cid] = text.text(i)
             if row.extra:
