@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
@@ -79,6 +80,15 @@ def test_the_fast_word_limit_check_agrees_with_an_exact_count(text, limit):
     flagged = [i for i in RowChecker(rubric=rubric, columns={"Q1": "Question 1"}).check(row(2, q1=text))
                if i.code == "over_word_limit"]
     assert len(flagged) == (words > limit and not text.isspace())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab \n\t\r\x0b\x0c\x1c\x85\u00a0\u2003\u3000é😀", min_size=0, max_size=40))
+def test_word_count_is_the_documented_rule_whichever_way_it_counts(text):
+    # Words are separated by spaces, tabs and line feeds only; a piece that is only CRs is not
+    # a word. word_count() takes a faster way when CR, VT and FF are absent.
+    expected = len([w for w in re.split(r"[ \t\n]+", text) if w.strip("\r")])
+    assert word_count(text) == expected
 
 
 def test_every_problem_in_a_row_is_reported_with_row_column_criterion_and_reason(checker):
