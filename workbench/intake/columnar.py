@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -76,14 +76,24 @@ class PlainSheet:
             return None
         return self.columns[index].values
 
-    def rows(self, omit: frozenset[int] = frozenset()) -> Iterator[tuple[int, list[Any]]]:
+    def rows(self, omit: frozenset[int] = frozenset(),
+             convert: Callable[[int, list[Any]], list[Any]] | None = None) -> Iterator[tuple[int, list[Any]]]:
         """``(sheet row number, values)`` as python-calamine would give them: text as ``str``,
         numbers as ``float``, dates as ``datetime``, ``True``/``False``, empty cells ``None``.
-        Columns in ``omit`` are ``None`` (their text is read on demand, through :meth:`text_column`)."""
+        Columns in ``omit`` are ``""`` (their text is read on demand, through :meth:`text_column`).
+        ``convert(index, values)``, when given, is applied to each batch of a column that holds
+        anything but text."""
         for start in range(0, self.height, ROW_BATCH):
             stop = min(start + ROW_BATCH, self.height)
-            cells = [[None] * (stop - start) if i in omit else _python_values(c, start, stop)
-                     for i, c in enumerate(self.columns)]
+            cells = []
+            for i, column in enumerate(self.columns):
+                if i in omit:
+                    cells.append([""] * (stop - start))
+                    continue
+                values = _python_values(column, start, stop)
+                if convert is not None and (column.kind != "text" or column.valid is not None):
+                    values = convert(i, values)
+                cells.append(values)
             for number, values in enumerate(zip(*cells), start=self.first_row + start):
                 yield number, list(values)
 

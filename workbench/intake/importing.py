@@ -44,6 +44,7 @@ from workbench.intake.mapping import (
     propose_mapping,
     rubric_header_score,
 )
+from workbench.intake.columnar import TextColumn
 from workbench.intake.reading import Table, open_table
 from workbench.intake.validation import (
     ACTIVE,
@@ -262,11 +263,10 @@ class _Scan:
         # Answer columns held as bytes are screened in a thread while the rows are parsed here.
         screened = [(cid, index, text) for cid, index in parser.text_answers
                     if (text := table.text_column(index)) is not None]
-        screen = None
-        if screened:
-            screen = AnswerScreen([text for _, _, text in screened], self.rubric.word_limit)
-            screen.start()
+        screen = AnswerScreen([text for _, _, text in screened], self.rubric.word_limit) if screened else None
         omit = frozenset() if answers else frozenset(index for _, index, _ in screened)
+        # For each mask of screened columns: the criteria cleared, and the answers still to read.
+        by_mask: dict[int, tuple[tuple[str, ...], list[tuple[str, TextColumn]]]] = {}
         seen: dict[str, int] = {}
         warnings = report.warnings
         total = max(0, (table.total_rows or 0) - table.header_row)
@@ -278,13 +278,14 @@ class _Scan:
             row = parser(number, values)
             if screen is not None:
                 i = number - screened[0][2].first_row
-                flags = screen.cleared(i)
-                if any(flags):
-                    row.cleared = tuple(cid for (cid, _, _), ok in zip(screened, flags) if ok)
+                mask = screen.cleared(i)
+                if mask not in by_mask:
+                    by_mask[mask] = (tuple(cid for k, (cid, _, _) in enumerate(screened) if mask >> k & 1),
+                                     [(cid, text) for k, (cid, _, text) in enumerate(screened) if not mask >> k & 1])
+                row.cleared, unread = by_mask[mask]
                 if omit:
-                    for (cid, _, text), ok in zip(screened, flags):
-                        if not ok:
-                            row.answers[cid] = text.text(i)
+                    for cid, text in unread:
+                        row.answers[cid] = text.text(i)
             if row.extra:
                 counts = self.unmapped_counts
                 for key in row.extra:

@@ -590,24 +590,25 @@ def _excel_date(serial: float, date1904: bool) -> datetime:
     return base + timedelta(microseconds=round(serial * 86_400_000_000 / 1000) * 1000)
 
 
+def _convert_excel_value(value: Any, timestamp: bool, date1904: bool) -> Any:
+    """An Excel value other than text as text; in a timestamp column, a ``datetime`` (serial numbers converted)."""
+    if value is None:
+        return ""
+    if timestamp:
+        if isinstance(value, datetime):
+            return value
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 2958466:
+            return _excel_date(float(value), date1904)
+    return _to_text(value)
+
+
 def _convert_excel_row(row: list[Any], timestamp_columns: set[int], date1904: bool) -> list[Any]:
-    """Excel values as text, in place; datetimes in timestamp columns (serial numbers converted)."""
+    """:func:`_convert_excel_value` on each value of a row that is not text, in place."""
     for i, value in enumerate(row):
-        if value.__class__ is str or isinstance(value, str):
-            continue
-        if value is None:
-            row[i] = ""
-        elif i in timestamp_columns:
-            if isinstance(value, datetime):
-                continue
-            if isinstance(value, date):
-                row[i] = datetime(value.year, value.month, value.day)
-            elif isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 2958466:
-                row[i] = _excel_date(float(value), date1904)
-            else:
-                row[i] = _to_text(value)
-        else:
-            row[i] = _to_text(value)
+        if value.__class__ is not str and not isinstance(value, str):
+            row[i] = _convert_excel_value(value, i in timestamp_columns, date1904)
     return row
 
 
@@ -725,6 +726,13 @@ def _plain_table(path: Path, plain: PlainSheet, name: str, names: list[str], dat
                          engine="fastexcel")
     if table is None or table.header_row != 1:
         return None
+    timestamps = {c.index for c in table.columns if c.kind == "timestamp"}
+
+    def convert(index: int, values: list[Any]) -> list[Any]:  # a column at a time, as _convert_excel_row does
+        timestamp = index in timestamps
+        return [v if v.__class__ is str else _convert_excel_value(v, timestamp, date1904) for v in values]
+
+    table._row_source = lambda omit=frozenset(): plain.rows(omit, convert)
     table._plain = plain
     return table
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-import threading
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -226,46 +225,40 @@ def screen_answers(offsets: np.ndarray, data: np.ndarray, limit: int) -> np.ndar
     return cleared
 
 
-class AnswerScreen(threading.Thread):
-    """:func:`screen_answers` over whole answer columns, a chunk of rows at a time, in a
-    thread. :meth:`cleared` waits until the row asked about has been screened."""
+class AnswerScreen:
+    """:func:`screen_answers` over whole answer columns, a chunk of rows at a time, as the rows
+    are read (so only one chunk's working memory is held). :meth:`cleared` gives a row's result
+    as a bit mask: bit ``k`` is set when column ``k``'s answer was cleared.
+
+    >>> import numpy as np
+    >>> texts = [b"word " * 30, b"n/a"]
+    >>> column = TextColumn(np.cumsum([0, *map(len, texts)]), np.frombuffer(b"".join(texts), np.uint8), None, 2)
+    >>> screen = AnswerScreen([column, column], 500)
+    >>> screen.cleared(0), screen.cleared(1)
+    (3, 0)
+    """
 
     CHUNK = 2048
 
     def __init__(self, columns: list[TextColumn], limit: int):
-        super().__init__(daemon=True)
-        self.columns, self.limit = columns, limit
+        self.columns, self.limit = columns[:62], limit  # bits of an int64; any further column is never cleared
         self.height = len(columns[0].offsets) - 1 if columns else 0
-        self.flags = [np.zeros(self.height, dtype=bool) for _ in columns]
-        self.done = 0
-        self._ready = threading.Condition()
+        self._start = self._stop = 0
+        self._masks: list[int] = []
 
-    def run(self) -> None:
-        try:
-            for start in range(0, self.height, self.CHUNK):
-                stop = min(start + self.CHUNK, self.height)
-                for column, flags in zip(self.columns, self.flags):
-                    cleared = screen_answers(column.offsets[start:stop + 1], column.data, self.limit)
-                    if column.valid is not None:
-                        cleared &= column.valid[start:stop]
-                    flags[start:stop] = cleared
-                with self._ready:
-                    self.done = stop
-                    self._ready.notify_all()
-        except Exception:  # nothing is cleared: every answer is then checked in Python
-            for flags in self.flags:
-                flags[:] = False
-        finally:
-            with self._ready:
-                self.done = self.height
-                self._ready.notify_all()
-
-    def cleared(self, i: int) -> list[bool]:
-        """For data row ``i``, whether each column's answer was cleared."""
-        if i >= self.done:
-            with self._ready:
-                self._ready.wait_for(lambda: i < self.done)
-        return [bool(flags[i]) for flags in self.flags]
+    def cleared(self, i: int) -> int:
+        """For data row ``i``, the bit mask of the columns whose answers were cleared."""
+        if not self._start <= i < self._stop:
+            start = i - i % self.CHUNK
+            stop = min(start + self.CHUNK, self.height)
+            masks = np.zeros(stop - start, dtype=np.int64)
+            for k, column in enumerate(self.columns):
+                flags = screen_answers(column.offsets[start:stop + 1], column.data, self.limit)
+                if column.valid is not None:
+                    flags &= column.valid[start:stop]
+                masks |= flags.astype(np.int64) << k
+            self._masks, self._start, self._stop = masks.tolist(), start, stop
+        return self._masks[i - self._start]
 
 
 class RowChecker:
