@@ -36,6 +36,7 @@ Targets:
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -690,6 +691,15 @@ class NominationRow:
             self.nominee[k] for k in ("name", "email", "team"))
 
 
+def _getter(indices: list[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """The values at ``indices`` as a tuple, in one call."""
+    if len(indices) > 1:
+        return operator.itemgetter(*indices)
+    if indices:
+        return lambda values, i=indices[0]: (values[i],)
+    return lambda values: ()
+
+
 class RowParser:
     """Turn ``(row_number, values)`` from :meth:`Table.rows` into :class:`NominationRow`.
 
@@ -728,20 +738,24 @@ class RowParser:
         self.timestamp = by_target.get("submission.timestamp", [None])[0]
         self.splits_name = "nominee.name" in by_target
         self.formulas = formulas
+        self.text_targets = tuple(t for t, _ in self.text_fields)
+        self.fetch_text = _getter([w for _, w in self.text_fields])
+        self.answer_ids = tuple(c for c, _ in self.text_answers)
+        self.fetch_answers = _getter([w for _, w in self.text_answers])
 
     def __call__(self, number: int, values: list[Any]) -> NominationRow:
         width = self.width
         if len(values) < width:
             values = [*values, *([""] * (width - len(values)))]
         # Text columns always hold str (see reading.Table.rows); others go the careful way.
-        got = {target: values[i].strip() for target, i in self.text_fields}
+        got = dict(zip(self.text_targets, [v.strip() for v in self.fetch_text(values)]))
         for target, where in self.other_fields:
             if where.__class__ is int:
                 got[target] = _cell(values[where]).strip()
             else:  # columns under one merged header
                 got[target] = " ".join(p for p in (_cell(values[i]).strip() for i in where) if p)
         get = got.get
-        answers = {cid: values[i] for cid, i in self.text_answers}
+        answers = dict(zip(self.answer_ids, self.fetch_answers(values)))
         for cid, where in self.other_answers:
             if where is None:
                 answers[cid] = ""
