@@ -577,10 +577,11 @@ def _insert(session: Session, round_id: int, file: str, batch: list[tuple[Nomina
         answers.extend({"nomination_id": nid, "criterion_id": c, "text": t} for c, t in row.answers.items())
         nominees.append({"nomination_id": nid, **row.nominee})
         equality.extend({"nomination_id": nid, "characteristic": k, "value": v} for k, v in row.equality.items())
-    session.execute(insert(Answer), answers)
-    session.execute(insert(Nominee), nominees)
+    # Core inserts (each one executemany): the ORM's bulk path adds nothing for new rows.
+    session.execute(insert(Answer.__table__), answers)
+    session.execute(insert(Nominee.__table__), nominees)
     if equality:
-        session.execute(insert(EqualityAnswer), equality)
+        session.execute(insert(EqualityAnswer.__table__), equality)
     return next_number
 
 
