@@ -155,8 +155,8 @@ MODULES = {
     "fastexcel rows": ["fastexcel", "nanoarrow"],
     "pandas+calamine": ["pandas", "python_calamine"],
     "pandas+openpyxl": ["pandas", "openpyxl"],
-    "workbench preview": ["workbench.intake.importing", "jsonschema"],
-    "workbench import": ["workbench.intake.importing", "jsonschema"],
+    "workbench preview": ["workbench.intake.importing", "jsonschema", "fastexcel", "nanoarrow", "python_calamine"],
+    "workbench import": ["workbench.intake.importing", "jsonschema", "fastexcel", "nanoarrow", "python_calamine"],
 }
 
 
