@@ -569,8 +569,8 @@ def _insert(session: Session, round_id: int, file: str, batch: list[tuple[Nomina
             "content_hash": digest, "extra": {"unmapped": row.extra} if row.extra else {},
         })
         next_number += 1
-    ids = {key: id_ for id_, key in session.execute(
-        insert(Nomination).returning(Nomination.id, Nomination.source_key), values)}
+    table = Nomination.__table__
+    ids = {key: id_ for id_, key in session.execute(insert(table).returning(table.c.id, table.c.source_key), values)}
     answers, nominees, equality = [], [], []
     for row, key, _ in batch:
         nid = ids[key]
