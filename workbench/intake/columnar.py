@@ -31,6 +31,7 @@ ROW_BATCH = 512
 
 _EPOCH = datetime(1970, 1, 1)
 _MS = {"s": 1000, "ms": 1, "us": 1 / 1000, "ns": 1 / 1_000_000}
+_DATETIME64 = {1000: "datetime64[s]", 1: "datetime64[ms]", 1 / 1000: "datetime64[us]"}
 _DEDUPED = re.compile(r"^(.*)_(\d+)$")
 
 
@@ -115,6 +116,8 @@ def _python_values(column: _Column, start: int, stop: int) -> list[Any]:
     # Numbers, TRUE/FALSE and dates have a value in every row (see _column).
     if kind == "timestamp":
         unit = column.unit
+        if unit >= _MS["us"]:  # seconds, milliseconds, microseconds: numpy makes the datetimes, exactly
+            return column.values[start:stop].view(_DATETIME64[unit]).tolist()
         return [_EPOCH + timedelta(milliseconds=v * unit) for v in column.values[start:stop].tolist()]
     return column.values[start:stop].tolist()
 
