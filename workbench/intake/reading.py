@@ -515,8 +515,9 @@ class _SheetScan(threading.Thread):
                         left -= len(pending)
                     if stored:
                         data, pending = pending, b""
-                    else:  # at most 4 MiB of XML at a time, so memory stays small
-                        data = inflater.decompress(pending, 4 << 20)
+                    else:  # 64 KiB until row 1 is found (the caller waits for it), then 1 MiB at a time:
+                        # memory stays small, and the regex below never holds the GIL for long
+                        data = inflater.decompress(pending, 64 << 10 if head is not None else 1 << 20)
                         pending = inflater.unconsumed_tail
                     if head is not None:
                         head += data
