@@ -266,7 +266,7 @@ class _Scan:
         screen = AnswerScreen([text for _, _, text in screened], self.rubric.word_limit) if screened else None
         omit = frozenset() if answers else frozenset(index for _, index, _ in screened)
         # For each mask of screened columns: the criteria cleared, and the answers still to read.
-        by_mask: dict[int, tuple[tuple[str, ...], list[tuple[str, TextColumn]]]] = {}
+        by_mask: dict[int, tuple[frozenset[str], list[tuple[str, TextColumn]]]] = {}
         seen: dict[str, int] = {}
         warnings = report.warnings
         total = max(0, (table.total_rows or 0) - table.header_row)
@@ -280,7 +280,7 @@ class _Scan:
                 i = number - screened[0][2].first_row
                 mask = screen.cleared(i)
                 if mask not in by_mask:
-                    by_mask[mask] = (tuple(cid for k, (cid, _, _) in enumerate(screened) if mask >> k & 1),
+                    by_mask[mask] = (frozenset(cid for k, (cid, _, _) in enumerate(screened) if mask >> k & 1),
                                      [(cid, text) for k, (cid, _, text) in enumerate(screened) if not mask >> k & 1])
                 row.cleared, unread = by_mask[mask]
                 if omit:

@@ -682,7 +682,7 @@ class NominationRow:
     unreadable_timestamp: str = ""
     beyond_header: list[str] = field(default_factory=list)
     #: Criteria whose answers were screened as fine without reading them (their text may be left out).
-    cleared: tuple[str, ...] = ()
+    cleared: frozenset[str] = frozenset()
 
     @property
     def is_empty(self) -> bool:

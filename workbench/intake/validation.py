@@ -267,6 +267,7 @@ class RowChecker:
         self.columns = dict(columns)
         self.criteria = [c for c in rubric.criterion_ids if c in self.columns]
         self.criterion_columns = [(c, self.columns[c]) for c in self.criteria]
+        self.criterion_set = frozenset(self.criteria)
 
     def answer_issue(self, number: int, cid: str, column: str, text: str) -> Issue | None:
         """The problem with one answer, if any: missing, a placeholder, or over the word limit."""
@@ -303,11 +304,12 @@ class RowChecker:
         issues: list[Issue] = []
         number, cleared = row.row, row.cleared
         answers = row.answers
-        for cid, column in self.criterion_columns:
-            if cid not in cleared:
-                issue = self.answer_issue(number, cid, column, answers.get(cid, ""))
-                if issue is not None:
-                    issues.append(issue)
+        if not self.criterion_set <= cleared:  # else every answer was screened as fine
+            for cid, column in self.criterion_columns:
+                if cid not in cleared:
+                    issue = self.answer_issue(number, cid, column, answers.get(cid, ""))
+                    if issue is not None:
+                        issues.append(issue)
         nominee = row.nominee
         if not (nominee["name"] or nominee["email"] or nominee["team"]):
             issues.append(Issue(number, self.columns.get("nominee.name"), None, Reason.MISSING_NOMINEE,
@@ -337,7 +339,6 @@ class RowChecker:
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-@functools.lru_cache(maxsize=8192)
 def _email_ok(value: str) -> bool:
     return _EMAIL.match(value) is not None
 
