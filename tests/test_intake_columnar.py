@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intake_files import FORMS_HEADER, LONG_ANSWER, forms_row, write_xlsx
-from workbench.intake import reading
+from workbench.intake import columnar, reading, validation
 from workbench.intake.importing import preview
 from workbench.intake.reading import open_table
 from workbench.intake.validation import AnswerScreen, RowChecker, screen_answers
@@ -118,6 +118,39 @@ def test_preview_reports_the_same_whichever_way_the_sheet_is_read(tmp_path, monk
     codes = [(w["row"], w["criterion"], w["code"]) for w in fast["warnings"] if w["criterion"]]
     assert (3, "Q1", "over_word_limit") in codes and (5, "Q2", "missing_answer") in codes
     assert (6, "Q1", "missing_answer") in codes and (7, "Q1", "placeholder_answer") in codes
+
+
+def test_a_preview_still_checks_every_answer_when_the_screen_fails(tmp_path, monkeypatch):
+    rows = [FORMS_HEADER] + [forms_row(i + 1, datetime(2024, 3, 1, 9, i), AL, f"Nominee {i}",
+                                       q1=["Led the forum. " * 20, "n/a", LONG_ANSWER][i % 3]) for i in range(6)]
+    path = write_xlsx(tmp_path / "forms.xlsx", rows)
+    expected = preview(path, rubric="inclusive-leader").report.to_dict()
+
+    calls = []
+
+    def broken(*args):
+        calls.append(args)
+        raise MemoryError
+
+    monkeypatch.setattr(validation, "screen_answers", broken)
+    got = preview(path, rubric="inclusive-leader").report.to_dict()
+
+    assert calls and got == expected
+    assert [(w["row"], w["code"]) for w in got["warnings"] if w["criterion"] == "Q1"] == [
+        (3, "placeholder_answer"), (4, "over_word_limit"), (6, "placeholder_answer"), (7, "over_word_limit")]
+
+
+def test_dates_by_columns_are_exact_in_every_arrow_unit():
+    epoch = datetime(1970, 1, 1)
+    moments = [epoch, datetime(2026, 1, 5, 9, 0, 0, 123000), datetime(1900, 1, 1), datetime(1969, 12, 31, 23, 59, 59),
+               datetime(9999, 12, 31, 23, 59, 59)]
+    for scale, per_ms, per_second in (("s", 1000, 1), ("ms", 1, 10**3), ("us", 1 / 1000, 10**6), ("ns", 1e-6, 10**9)):
+        wanted = [m for m in moments if (scale != "s" or not m.microsecond) and (scale != "ns" or m.year < 2262)]
+        ticks = np.array([((m - epoch).days * 86400 + (m - epoch).seconds) * per_second
+                          + (m - epoch).microseconds * per_second // 10**6 for m in wanted], dtype=np.int64)
+        column = columnar._Column("timestamp", ticks, None, per_ms, None if scale == "ns" else f"datetime64[{scale}]")
+
+        assert columnar._python_values(column, 0, len(ticks)) == wanted, scale
 
 
 # --- Screening answers as bytes

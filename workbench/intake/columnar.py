@@ -31,7 +31,6 @@ ROW_BATCH = 512
 
 _EPOCH = datetime(1970, 1, 1)
 _MS = {"s": 1000, "ms": 1, "us": 1 / 1000, "ns": 1 / 1_000_000}
-_DATETIME64 = {1000: "datetime64[s]", 1: "datetime64[ms]", 1 / 1000: "datetime64[us]"}
 _DEDUPED = re.compile(r"^(.*)_(\d+)$")
 
 
@@ -57,7 +56,8 @@ class _Column:
     kind: str  # text | float | bool | timestamp | null
     values: Any  # TextColumn, or a numpy array
     valid: np.ndarray | None
-    unit: float = 1.0
+    unit: float = 1.0  # timestamps: milliseconds per tick
+    datetime64: str | None = None  # timestamps: the numpy type that makes exact datetimes, if there is one
 
 
 class PlainSheet:
@@ -115,9 +115,9 @@ def _python_values(column: _Column, start: int, stop: int) -> list[Any]:
         return out
     # Numbers, TRUE/FALSE and dates have a value in every row (see _column).
     if kind == "timestamp":
+        if column.datetime64:  # seconds, milliseconds or microseconds: numpy makes the datetimes, exactly
+            return column.values[start:stop].view(column.datetime64).tolist()
         unit = column.unit
-        if unit >= _MS["us"]:  # seconds, milliseconds, microseconds: numpy makes the datetimes, exactly
-            return column.values[start:stop].view(_DATETIME64[unit]).tolist()
         return [_EPOCH + timedelta(milliseconds=v * unit) for v in column.values[start:stop].tolist()]
     return column.values[start:stop].tolist()
 
@@ -161,7 +161,7 @@ def _column(child: Any, length: int) -> _Column | None:
         low, high = -2208988800000 / _MS[scale], 253402300799000 / _MS[scale]
         if values.size and (values.min() < low or values.max() > high):
             return None
-        return _Column("timestamp", values, None, _MS[scale])
+        return _Column("timestamp", values, None, _MS[scale], None if scale == "ns" else f"datetime64[{scale}]")
     return None
 
 

@@ -35,6 +35,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from workbench.errors import NotFound, WorkbenchError
+from workbench.intake.columnar import TextColumn
 from workbench.intake.mapping import (
     ColumnMapping,
     NominationRow,
@@ -44,7 +45,6 @@ from workbench.intake.mapping import (
     propose_mapping,
     rubric_header_score,
 )
-from workbench.intake.columnar import TextColumn
 from workbench.intake.reading import Table, open_table
 from workbench.intake.validation import (
     ACTIVE,
@@ -260,7 +260,8 @@ class _Scan:
         parser = RowParser(table.columns, self.mapping, self.rubric, formulas=table.engine.startswith("openpyxl"))
         labels = {m.target: m.header for m in self.mapping.matches if m.target and m.merged_from is None}
         checker = RowChecker(rubric=self.rubric, columns=labels)
-        # Answer columns held as bytes are screened in a thread while the rows are parsed here.
+        # Answer columns held as bytes are screened a chunk at a time (see AnswerScreen); a preview
+        # then reads only the answers the screen did not clear.
         screened = [(cid, index, text) for cid, index in parser.text_answers
                     if (text := table.text_column(index)) is not None]
         screen = AnswerScreen([text for _, _, text in screened], self.rubric.word_limit) if screened else None

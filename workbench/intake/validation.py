@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -40,6 +41,8 @@ from workbench.errors import WorkbenchError
 from workbench.intake.columnar import TextColumn
 from workbench.intake.mapping import NominationRow
 from workbench.rubric import Rubric
+
+log = logging.getLogger(__name__)
 
 
 class Reason(StrEnum):
@@ -197,8 +200,7 @@ def screen_answers(offsets: np.ndarray, data: np.ndarray, limit: int) -> np.ndar
     have more than ``limit`` words: either it has at most ``2 * limit`` bytes (a word and its
     break take two), or fewer than ``limit`` of its bytes are ASCII spaces or controls (every
     break between words is one of those). Anything else is left to
-    :meth:`RowChecker.answer_issue`, which decides exactly. numpy releases the GIL for the
-    byte comparisons, so :class:`AnswerScreen` runs this beside the main thread.
+    :meth:`RowChecker.answer_issue`, which decides exactly.
 
     >>> import numpy as np
     >>> texts = [b"-", b"word " * 30, b"word " * 600, b" " + b"word " * 30]
@@ -249,11 +251,16 @@ class AnswerScreen:
             start = i - i % self.CHUNK
             stop = min(start + self.CHUNK, self.height)
             masks = np.zeros(stop - start, dtype=np.int64)
-            for k, column in enumerate(self.columns):
-                flags = screen_answers(column.offsets[start:stop + 1], column.data, self.limit)
-                if column.valid is not None:
-                    flags &= column.valid[start:stop]
-                masks |= flags.astype(np.int64) << k
+            try:
+                for k, column in enumerate(self.columns):
+                    flags = screen_answers(column.offsets[start:stop + 1], column.data, self.limit)
+                    if column.valid is not None:
+                        flags &= column.valid[start:stop]
+                    masks |= flags.astype(np.int64) << k
+            except Exception as exc:  # nothing is cleared: every answer is then checked exactly, as text
+                log.warning("answer screen failed (%s); checking rows %d-%d one by one", type(exc).__name__,
+                            start, stop)
+                masks[:] = 0
             self._masks, self._start, self._stop = masks.tolist(), start, stop
         return self._masks[i - self._start]
 
