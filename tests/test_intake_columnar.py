@@ -13,7 +13,7 @@ from intake_files import FORMS_HEADER, LONG_ANSWER, forms_row, write_xlsx
 from workbench.intake import columnar, reading, validation
 from workbench.intake.importing import preview
 from workbench.intake.reading import open_table
-from workbench.intake.validation import AnswerScreen, RowChecker, screen_answers
+from workbench.intake.validation import AnswerScreen, RowChecker, screen_answers, word_count
 from workbench.rubric import load_rubric
 
 AL = ("Al Jones", "al.jones@nhs.example")
@@ -172,11 +172,15 @@ def test_an_answer_screened_as_fine_never_has_a_problem(texts, limit):
     _CHECKER.limit = limit
     offsets, data = _column(texts)
 
-    cleared = screen_answers(offsets, data, limit)
+    cleared, over = screen_answers(offsets, data, limit)
 
-    for text, ok in zip(texts, cleared):
+    for i, (text, ok) in enumerate(zip(texts, cleared)):
+        issue = _CHECKER.answer_issue(2, "Q1", "Q1", text)
         if ok:
-            assert _CHECKER.answer_issue(2, "Q1", "Q1", text) is None, (text, limit)
+            assert issue is None, (text, limit)
+        if i in over:  # counted exactly, and reported just as the check on the text reports it
+            assert not ok and over[i] == word_count(text) > limit
+            assert issue == _CHECKER.over_limit_issue(2, "Q1", "Q1", over[i])
 
 
 def test_most_ordinary_answers_are_cleared_without_reading_them():
@@ -184,7 +188,10 @@ def test_most_ordinary_answers_are_cleared_without_reading_them():
              "\u00a0" * 200, "x " * 499 + "x", "x " * 500 + "x"]
     offsets, data = _column(texts)
 
-    assert screen_answers(offsets, data, 500).tolist() == [True, False, False, False, False, False, True, False]
+    cleared, over = screen_answers(offsets, data, 500)
+
+    assert cleared.tolist() == [True, False, False, False, False, False, True, False]
+    assert over == {1: word_count(LONG_ANSWER), 7: 501}
 
 
 def test_the_answer_screen_runs_in_chunks_and_matches_the_whole(monkeypatch):
@@ -195,9 +202,11 @@ def test_the_answer_screen_runs_in_chunks_and_matches_the_whole(monkeypatch):
 
     screen = AnswerScreen([column, column], 500)
 
-    expected = screen_answers(offsets, data, 500)
+    expected, over = screen_answers(offsets, data, 500)
     assert [screen.cleared(i) for i in (0, 4999)] == [0, 3]
-    assert [screen.cleared(i) for i in range(5000)] == [3 if ok else 0 for ok in expected]
+    got = [(screen.cleared(i), screen.over_limit(i)) for i in range(5000)]
+    assert got == [(3 if ok else 0, {0: over[i], 1: over[i]} if i in over else {}) for i, ok in enumerate(expected)]
+    assert len(over) == 5000 // 700 * 199  # 501 to 699 words in every 700 rows
 
 
 def test_the_answer_screen_never_clears_a_cell_arrow_marks_empty():

@@ -284,9 +284,13 @@ class _Scan:
                     by_mask[mask] = (frozenset(cid for k, (cid, _, _) in enumerate(screened) if mask >> k & 1),
                                      [(cid, text) for k, (cid, _, text) in enumerate(screened) if not mask >> k & 1])
                 row.cleared, unread = by_mask[mask]
+                over = screen.over_limit(i)
+                if over:
+                    row.word_counts = {screened[k][0]: words for k, words in over.items()}
                 if omit:
                     for cid, text in unread:
-                        row.answers[cid] = text.text(i)
+                        if not over or cid not in row.word_counts:
+                            row.answers[cid] = text.text(i)
             if row.extra:
                 counts = self.unmapped_counts
                 for key in row.extra:

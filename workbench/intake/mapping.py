@@ -683,12 +683,14 @@ class NominationRow:
     beyond_header: list[str] = field(default_factory=list)
     #: Criteria whose answers were screened as fine without reading them (their text may be left out).
     cleared: frozenset[str] = frozenset()
+    #: Word counts of answers screened as over the limit without reading them (likewise).
+    word_counts: dict[str, int] | None = None
 
     @property
     def is_empty(self) -> bool:
         """No answer and no nominee: nothing here that is a nomination."""
-        return not self.cleared and not any(v.strip() for v in self.answers.values()) and not any(
-            self.nominee[k] for k in ("name", "email", "team"))
+        return (not self.cleared and not self.word_counts and not any(v.strip() for v in self.answers.values())
+                and not any(self.nominee[k] for k in ("name", "email", "team")))
 
 
 def _getter(indices: list[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:

@@ -92,9 +92,14 @@ def word_count(text: str) -> int:
     >>> word_count("  Raised £2,000 –\tand\r\n€300 "), word_count("a\u00a0b"), word_count(" ")
     (5, 1, 0)
     """
-    # In UTF-8, with CRs dropped (they never separate words, nor make one alone), every separator
-    # byte becomes a space and every other byte an "x": each word then starts one " x" (or the text).
-    marks = text.encode("utf-8", "surrogatepass").translate(_WORD_MARKS, b"\r")
+    return _words_in(text.encode("utf-8", "surrogatepass"))
+
+
+def _words_in(raw: bytes) -> int:
+    """:func:`word_count` of UTF-8 bytes. With CRs dropped (they never separate words, nor make
+    one alone), every separator byte becomes a space and every other byte an "x": each word then
+    starts one " x" (or the text)."""
+    marks = raw.translate(_WORD_MARKS, b"\r")
     return marks.count(b" x") + marks.startswith(b"x")
 
 
@@ -191,28 +196,31 @@ _SPACE_LEADS[:0x21] = True
 _SPACE_LEADS[[0xC2, 0xE1, 0xE2, 0xE3]] = True
 
 
-def screen_answers(offsets: np.ndarray, data: np.ndarray, limit: int) -> np.ndarray:
-    """For answers held as UTF-8 bytes (``data[offsets[i]:offsets[i+1]]``): ``True`` where the
-    answer certainly needs no warning, without making it a Python string.
+def screen_answers(offsets: np.ndarray, data: np.ndarray, limit: int) -> tuple[np.ndarray, dict[int, int]]:
+    """For answers held as UTF-8 bytes (``data[offsets[i]:offsets[i+1]]``), without making them
+    Python strings: ``(cleared, over)``. ``cleared[i]`` is ``True`` where the answer certainly
+    needs no warning; ``over`` gives the exact word count of each answer found over ``limit``.
 
-    An answer is cleared when it has at least 120 bytes (so 30 characters or more: not a
-    placeholder), starts with a character that is not a space (so it is not blank), and cannot
-    have more than ``limit`` words: either it has at most ``2 * limit`` bytes (a word and its
-    break take two), or fewer than ``limit`` of its bytes are ASCII spaces or controls (every
-    break between words is one of those). Anything else is left to
-    :meth:`RowChecker.answer_issue`, which decides exactly.
+    Long answers are decided here: at least 120 bytes (so 30 characters or more: not a
+    placeholder) and a first character that is not a space (so not blank). Such an answer is
+    within the limit when it has at most ``2 * limit`` bytes (a word and its break take two) or
+    fewer than ``limit`` bytes that are ASCII spaces or controls (every break between words is
+    one of those); otherwise its words are counted exactly. Anything else is left to
+    :meth:`RowChecker.answer_issue`.
 
     >>> import numpy as np
-    >>> texts = [b"-", b"word " * 30, b"word " * 600, b" " + b"word " * 30]
+    >>> texts = [b"-", b"word " * 30, b"word " * 600, b" " + b"word " * 30, b"word\\n\\n" * 300]
     >>> offsets = np.cumsum([0, *map(len, texts)])
-    >>> screen_answers(offsets, np.frombuffer(b"".join(texts), dtype=np.uint8), 500).tolist()
-    [False, True, False, False]
+    >>> cleared, over = screen_answers(offsets, np.frombuffer(b"".join(texts), dtype=np.uint8), 500)
+    >>> cleared.tolist(), over
+    ([False, True, False, False, True], {2: 600})
     """
     starts = offsets[:-1]
     lengths = offsets[1:] - starts
     cleared = lengths >= 4 * _SHORT
+    over: dict[int, int] = {}
     if not cleared.any():
-        return cleared
+        return cleared, over
     cleared[cleared] = ~_SPACE_LEADS[data[starts[cleared]]]
     long = np.flatnonzero(cleared & (lengths > 2 * limit))
     if long.size:
@@ -220,21 +228,25 @@ def screen_answers(offsets: np.ndarray, data: np.ndarray, limit: int) -> np.ndar
         breaks = data[base:top] <= 0x20
         for i, a, b in zip(long.tolist(), (starts[long] - base).tolist(), (offsets[long + 1] - base).tolist()):
             if np.count_nonzero(breaks[a:b]) >= limit:
-                cleared[i] = False
-    return cleared
+                words = _words_in(data[base + a:base + b].tobytes())
+                if words > limit:
+                    cleared[i] = False
+                    over[i] = words
+    return cleared, over
 
 
 class AnswerScreen:
     """:func:`screen_answers` over whole answer columns, a chunk of rows at a time, as the rows
     are read (so only one chunk's working memory is held). :meth:`cleared` gives a row's result
-    as a bit mask: bit ``k`` is set when column ``k``'s answer was cleared.
+    as a bit mask: bit ``k`` is set when column ``k``'s answer was cleared; :meth:`over_limit`
+    the word counts of its answers found over the limit.
 
     >>> import numpy as np
-    >>> texts = [b"word " * 30, b"n/a"]
+    >>> texts = [b"word " * 30, b"n/a", b"word " * 501]
     >>> column = TextColumn(np.cumsum([0, *map(len, texts)]), np.frombuffer(b"".join(texts), np.uint8), None, 2)
     >>> screen = AnswerScreen([column, column], 500)
-    >>> screen.cleared(0), screen.cleared(1)
-    (3, 0)
+    >>> [screen.cleared(i) for i in range(3)], screen.over_limit(2)
+    ([3, 0, 0], {0: 501, 1: 501})
     """
 
     CHUNK = 2048
@@ -244,25 +256,41 @@ class AnswerScreen:
         self.height = len(columns[0].offsets) - 1 if columns else 0
         self._start = self._stop = 0
         self._masks: list[int] = []
+        self._over: dict[int, dict[int, int]] = {}
 
     def cleared(self, i: int) -> int:
         """For data row ``i``, the bit mask of the columns whose answers were cleared."""
         if not self._start <= i < self._stop:
-            start = i - i % self.CHUNK
-            stop = min(start + self.CHUNK, self.height)
-            masks = np.zeros(stop - start, dtype=np.int64)
-            try:
-                for k, column in enumerate(self.columns):
-                    flags = screen_answers(column.offsets[start:stop + 1], column.data, self.limit)
-                    if column.valid is not None:
-                        flags &= column.valid[start:stop]
-                    masks |= flags.astype(np.int64) << k
-            except Exception as exc:  # nothing is cleared: every answer is then checked exactly, as text
-                log.warning("answer screen failed (%s); checking rows %d-%d one by one", type(exc).__name__,
-                            start, stop)
-                masks[:] = 0
-            self._masks, self._start, self._stop = masks.tolist(), start, stop
+            self._screen(i - i % self.CHUNK)
         return self._masks[i - self._start]
+
+    def over_limit(self, i: int) -> dict[int, int]:
+        """For data row ``i`` (asked about in :meth:`cleared` first): column -> word count, for
+        its answers over the limit."""
+        return self._over.get(i, _NONE_OVER)
+
+    def _screen(self, start: int) -> None:
+        stop = min(start + self.CHUNK, self.height)
+        masks = np.zeros(stop - start, dtype=np.int64)
+        found: dict[int, dict[int, int]] = {}
+        try:
+            for k, column in enumerate(self.columns):
+                flags, over = screen_answers(column.offsets[start:stop + 1], column.data, self.limit)
+                if column.valid is not None:
+                    flags &= column.valid[start:stop]
+                masks |= flags.astype(np.int64) << k
+                for j, words in over.items():
+                    if column.valid is None or column.valid[start + j]:
+                        found.setdefault(start + j, {})[k] = words
+        except Exception as exc:  # nothing is cleared: every answer is then checked exactly, as text
+            log.warning("answer screen failed (%s); checking rows %d-%d one by one", type(exc).__name__, start, stop)
+            masks[:] = 0
+            found = {}
+        self._masks, self._over, self._start, self._stop = masks.tolist(), found, start, stop
+
+
+_NONE_OVER: dict[int, int] = {}
+_NO_COUNTS: dict[str, int] = {}
 
 
 class RowChecker:
@@ -292,9 +320,7 @@ class RowChecker:
                     return None
             words = word_count(text)
             if words > limit:
-                return Issue(number, column, cid, Reason.OVER_WORD_LIMIT,
-                             f"{cid} has {words} words; the limit is {limit}. It is imported in full: "
-                             "decide whether judges should read it all or ask for a shorter answer.")
+                return self.over_limit_issue(number, cid, column, words)
         elif not text or text.isspace():
             return Issue(number, column, cid, Reason.MISSING_ANSWER,
                          f"{cid} has no answer. Ask the nominator for one, or import it as it is: "
@@ -305,16 +331,25 @@ class RowChecker:
                          "for one, or import it as it is: judges will score what is there.")
         return None
 
+    def over_limit_issue(self, number: int, cid: str, column: str, words: int) -> Issue:
+        return Issue(number, column, cid, Reason.OVER_WORD_LIMIT,
+                     f"{cid} has {words} words; the limit is {self.limit}. It is imported in full: "
+                     "decide whether judges should read it all or ask for a shorter answer.")
+
     def check(self, row: NominationRow) -> list[Issue]:
-        """Every problem in the row. Answers in ``row.cleared`` were screened already (see
-        :func:`screen_answers`) and are not looked at again."""
+        """Every problem in the row. Answers in ``row.cleared`` were screened as fine already, and
+        those in ``row.word_counts`` as over the limit (see :func:`screen_answers`): their text is
+        not looked at again."""
         issues: list[Issue] = []
         number, cleared = row.row, row.cleared
         answers = row.answers
         if not self.criterion_set <= cleared:  # else every answer was screened as fine
+            counted = row.word_counts or _NO_COUNTS
             for cid, column in self.criterion_columns:
                 if cid not in cleared:
-                    issue = self.answer_issue(number, cid, column, answers.get(cid, ""))
+                    words = counted.get(cid)
+                    issue = (self.answer_issue(number, cid, column, answers.get(cid, "")) if words is None
+                             else self.over_limit_issue(number, cid, column, words))
                     if issue is not None:
                         issues.append(issue)
         nominee = row.nominee
