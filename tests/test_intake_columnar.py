@@ -79,6 +79,10 @@ def test_a_1904_workbook_gives_the_same_dates_by_columns(tmp_path, monkeypatch):
     ("a repeated header", [["Q1", "Q1"], ["x", "y"]], {}, "calamine"),
     ("a number as a header", [["Name", 2024], ["Ann", "x"]], {}, "calamine"),
     ("header not in column A", [[None, "Name", "Q1"], [None, "Ann", "x"]], {}, "calamine"),
+    ("an empty text header cell", [["Name", "", "Q1"], ["Ann", "x", "y"]], {}, "calamine"),
+    ("a header named as fastexcel names a column with none", [["Name", "__UNNAMED__1"], ["Ann", "x"]], {},
+     "calamine"),
+    ("a header named as fastexcel names a repeated one", [["Q1", "Q1_1"], ["x", "y"]], {}, "calamine"),
 ])
 def test_other_sheets_are_read_cell_by_cell_with_the_same_rows(tmp_path, monkeypatch, case, rows, options, engine):
     path = write_xlsx(tmp_path / "other.xlsx", rows, **options)

@@ -32,6 +32,7 @@ ROW_BATCH = 512
 _EPOCH = datetime(1970, 1, 1)
 _MS = {"s": 1000, "ms": 1, "us": 1 / 1000, "ns": 1 / 1_000_000}
 _DEDUPED = re.compile(r"^(.*)_(\d+)$")
+_UNNAMED = re.compile(r"__UNNAMED__\d+")
 
 
 @dataclass(frozen=True)
@@ -165,11 +166,11 @@ def _column(child: Any, length: int) -> _Column | None:
     return None
 
 
-def load_plain_sheet(path: Path, name: str) -> tuple[PlainSheet | None, str]:
+def load_plain_sheet(path: Path, name: str, header_cells: int) -> tuple[PlainSheet | None, str]:
     """Load sheet ``name`` with fastexcel when it is plain; else ``(None, why not)``.
 
-    The caller has already checked, from the sheet's XML, that row 1 is an all-text header
-    starting at A1 and that there are no formulas or merged cells.
+    The caller has already checked, from the sheet's XML, that row 1 is a header of
+    ``header_cells`` text cells starting at A1, and that there are no formulas or merged cells.
     """
     try:
         import fastexcel
@@ -183,16 +184,18 @@ def load_plain_sheet(path: Path, name: str) -> tuple[PlainSheet | None, str]:
                                   skip_rows=0)
     except Exception as exc:  # mixed types in a column, or anything fastexcel cannot read
         return None, f"fastexcel: {str(exc).splitlines()[0]}"
-    infos = sheet.available_columns()
-    named = [c.column_name_from == "looked_up" for c in infos]
-    width = len(named) - named[::-1].index(True) if any(named) else 0  # cells right of the header have no name
-    names = [c.name for c in infos[:width]]
-    for info, has_name in zip(infos[:width], named):
-        match = _DEDUPED.match(info.name)
-        if not has_name or (match and match.group(1) in names):
-            return None, "a header cell is empty or repeated"
-    names += [""] * (len(infos) - width)
     array = na.Array(sheet)
+    names = [field.name for field in array.schema.fields]
+    # fastexcel names a column with no header "__UNNAMED__<n>", and a repeated header "<header>_<n>".
+    generated = [_UNNAMED.fullmatch(n) is not None for n in names]
+    width = len(names) - generated[::-1].index(False) if not all(generated) else 0  # cells right of the header
+    if width != header_cells or any(generated[:width]):
+        return None, "a header cell is empty, or a header is not text"
+    for n in names[:width]:
+        match = _DEDUPED.match(n)
+        if match and match.group(1) in names:
+            return None, "a header is repeated"
+    names = names[:width] + [""] * (len(names) - width)
     height = sheet.height
     columns = []
     for i in range(array.n_children):

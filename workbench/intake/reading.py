@@ -570,20 +570,19 @@ def _first_row(head: bytes) -> tuple[bytes, bool]:
     return head[match.start():end], True
 
 
-def _plain_header(row: bytes) -> bool:
+def _plain_header(row: bytes) -> int:
+    """How many header cells row 1 has when it is a plain header (text cells only, from A1); else 0."""
     row_ref = re.match(rb'<row\b[^>]*?\br="(\d+)"', row)
     if row_ref is None or row_ref.group(1) != b"1":
-        return False
+        return 0
     cells = _CELL.findall(row)
-    if not cells:
-        return False
     for i, (attrs, empty) in enumerate(cells):
         ref, kind = _CELL_REF.search(attrs), _CELL_TYPE.search(attrs)
         if empty or ref is None or ref.group(2) != b"1" or kind is None:
-            return False
+            return 0
         if (i == 0 and ref.group(1) != b"A") or kind.group(1) not in (b"s", b"inlineStr"):
-            return False
-    return True
+            return 0
+    return len(cells)
 
 
 def _excel_date(serial: float, date1904: bool) -> datetime:
@@ -667,8 +666,9 @@ def _open_excel_sheet(path: Path, book, name: str, parts: dict[str, str], date19
         scan = _SheetScan(path, member)
         scan.start()
         scan.first_row_read.wait()
-        if COLUMNAR and _plain_header(scan.first_row):
-            plain, _ = load_plain_sheet(path, name)  # beside the rest of the scan
+        header_cells = _plain_header(scan.first_row) if COLUMNAR else 0
+        if header_cells:
+            plain, _ = load_plain_sheet(path, name, header_cells)  # beside the rest of the scan
             scan.join()
             if plain is not None and scan.plain:
                 table = _plain_table(path, plain, name, names, date1904)
