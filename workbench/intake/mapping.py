@@ -788,7 +788,10 @@ class RowParser:
             "nominator_name": get("nominator.name", ""),
             "nominator_email": get("nominator.email", ""),
         }
-        equality = {key: got[target] for key, target in self.equality if got[target]}
+        equality = {}
+        for key, target in self.equality:
+            if value := got[target]:
+                equality[key] = value
         extra = {}
         for i, key in self.unmapped:
             value = values[i]
@@ -818,9 +821,6 @@ class RowParser:
         if self.formulas:
             formulas = [(self.labels.get(i, f"Column {get_column_letter(i + 1)}"), self.target_of.get(i))
                         for i, v in enumerate(values) if isinstance(v, FormulaText)]
-        return NominationRow(
-            row=number, answers=answers, nominee=nominee, equality=equality, extra=extra,
-            submitted_at=submitted_at, response_id=get("submission.id", ""),
-            category=get("submission.category") or None, formula_cells=formulas,
-            unreadable_timestamp=unreadable, beyond_header=beyond,
-        )
+        # Positional (in the order of the fields): noticeably cheaper than keywords, once per row.
+        return NominationRow(number, answers, nominee, equality, extra, submitted_at, get("submission.id", ""),
+                             get("submission.category") or None, formulas, unreadable, beyond)
