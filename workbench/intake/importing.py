@@ -255,7 +255,8 @@ class _Scan:
 
     def rows(self, progress: Progress | None = None, *, answers: bool = True) -> Iterator[tuple[NominationRow, str]]:
         """Each nomination row with its source key. ``answers=False`` (a preview) may leave out
-        the text of answers that were screened as fine (``row.cleared``)."""
+        the text of answers the screen decided: fine (``row.cleared``) or over the word limit
+        (``row.word_counts``)."""
         table, report = self.table, self.report
         parser = RowParser(table.columns, self.mapping, self.rubric, formulas=table.engine.startswith("openpyxl"))
         labels = {m.target: m.header for m in self.mapping.matches if m.target and m.merged_from is None}
