@@ -72,7 +72,7 @@ def test_word_limit_counts_words_only_when_it_could_matter():
 @given(st.text(alphabet="ab \n\t\r\u00a0’", min_size=0, max_size=40), st.integers(1, 8))
 def test_the_fast_word_limit_check_agrees_with_an_exact_count(text, limit):
     # The shortcuts (length, separator counts from the first line break) must never clear an answer
-    # that is over the limit, nor flag one that is not; the row check inlines the same shortcut.
+    # that is over the limit, nor flag one that is not; the row check calls it.
     # An answer of spaces only (non-breaking ones included) is reported as missing instead.
     words = word_count(text)
     assert over_limit(text, limit) == (words if words > limit else None)

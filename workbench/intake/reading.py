@@ -542,8 +542,8 @@ class _SheetScan(threading.Thread):
 
     @property
     def plain(self) -> bool:
-        """No formulas, no merged cells, and row 1 is a header of text cells starting at A1."""
-        return not (self.found or self.merged or self.error) and _plain_header(self.first_row)
+        """No formulas and no merged cells (the caller checks row 1 with :func:`_plain_header`)."""
+        return not (self.found or self.merged or self.error)
 
 
 # A formula cell (<f>, <f t="shared" .../>) or a merged range. In the XML, merged ranges come

@@ -309,17 +309,8 @@ class RowChecker:
         limit = self.limit
         size = len(text)
         if size > 2 * limit and not text.isspace():
-            bound = text.count(" ") + 1  # over_limit(), inlined: this runs for most answers
-            if bound <= limit:
-                first = text.find("\n")
-                if first >= 0:
-                    bound += text.count("\n", first)
-                if bound <= limit and "\t" in text:
-                    bound += text.count("\t")
-                if bound <= limit:
-                    return None
-            words = word_count(text)
-            if words > limit:
+            words = over_limit(text, limit)
+            if words is not None:
                 return self.over_limit_issue(number, cid, column, words)
         elif not text or text.isspace():
             return Issue(number, column, cid, Reason.MISSING_ANSWER,
