@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, time
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intake_files import FORMS_HEADER, LONG_ANSWER, forms_row, write_xlsx
-from workbench.intake import columnar, reading, validation
+from workbench.intake import columnar, importing, reading, validation
 from workbench.intake.importing import preview
 from workbench.intake.reading import open_table
 from workbench.intake.validation import AnswerScreen, RowChecker, screen_answers, word_count
@@ -221,3 +223,99 @@ def test_the_answer_screen_never_clears_a_cell_arrow_marks_empty():
     screen = AnswerScreen([reading.TextColumn(offsets, data, valid, 2)], 500)
 
     assert [screen.cleared(i) for i in range(3)] == [1, 0, 1]
+
+
+# The header is read from the sheet's XML while fastexcel loads the sheet (open_table's on_header),
+# so the import proposes its mapping meanwhile; it keeps that work only for the same columns.
+
+
+def _shared_strings_xlsx(path, rows):
+    import xlsxwriter  # writes text as shared strings, as Excel does (openpyxl writes inline strings)
+
+    with xlsxwriter.Workbook(path, {"strings_to_formulas": False, "strings_to_numbers": False,
+                                    "strings_to_urls": False}) as wb:
+        ws = wb.add_worksheet("Form1")
+        dates = wb.add_format({"num_format": "dd/mm/yyyy hh:mm:ss"})
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if isinstance(value, datetime):
+                    ws.write_datetime(r, c, value, dates)
+                elif value is not None and value != "":
+                    ws.write(r, c, value)
+    return path
+
+
+@pytest.mark.parametrize("strings", ["shared", "inline"])
+def test_the_header_is_handed_over_from_the_xml_while_the_sheet_loads(tmp_path, monkeypatch, strings):
+    rows = [FORMS_HEADER] + [forms_row(i, datetime(2024, 3, 1, 9, i), AL, f"Nominee {i}", q1=text)
+                             for i, text in enumerate(TRICKY, start=1)]
+    path = (_shared_strings_xlsx(tmp_path / "s.xlsx", rows) if strings == "shared"
+            else write_xlsx(tmp_path / "i.xlsx", rows))
+    told = []
+
+    table = open_table(path, on_header=told.append)
+    _, got = _both_ways(path, monkeypatch)
+
+    assert table.engine == "fastexcel"
+    assert (reading._xlsx_parts(path).shared_strings is not None) == (strings == "shared")
+    assert told == [table.columns]
+    assert [c.original for c in told[0]][5:8] == ["Nominee's name ", "Nominee's job\u00a0title", "Nominee's organisation\n"]
+    assert [values[10] for _, values in got] == TRICKY
+
+
+def test_a_header_the_xml_gives_otherwise_is_proposed_again_from_the_table(tmp_path, monkeypatch):
+    # A SurveyMonkey second header row changes the columns after the first row was handed over.
+    rows = [["Respondent ID", "Nominee's name", "Which award?", "Q1 Do they actively promote equality?"],
+            ["", "Open-Ended Response", "Other (please specify)", "Open-Ended Response"],
+            ["1", "Ann Lee", "Inclusive Leader", "Led the forum."]]
+    path = write_xlsx(tmp_path / "survey.xlsx", rows)
+    told = []
+    open_table(path, on_header=told.append)
+    proposed = []
+    real = importing.propose_mapping
+    monkeypatch.setattr(importing, "propose_mapping", lambda columns, **kw: proposed.append(columns) or real(columns, **kw))
+
+    got = preview(path, rubric="inclusive-leader")
+
+    assert len(proposed) == 2 and proposed[0] == told[0] and proposed[1] != told[0]
+    assert [m.header for m in got.mapping.matches][2] == "Which award?: Other (please specify)"
+    assert got.mapping.target_for("B") == "nominee.name"
+
+
+def test_a_mapping_that_fails_early_is_proposed_again_and_any_error_shown(tmp_path, monkeypatch):
+    path = write_xlsx(tmp_path / "forms.xlsx", [FORMS_HEADER, forms_row(1, datetime(2024, 3, 1, 9), AL, "Ann Lee")])
+    real = importing.propose_mapping
+    calls = []
+
+    def flaky(columns, **kw):
+        calls.append(threading.current_thread() is threading.main_thread())
+        if len(calls) == 1:
+            raise RuntimeError("early failure")
+        return real(columns, **kw)
+
+    monkeypatch.setattr(importing, "propose_mapping", flaky)
+
+    got = preview(path, rubric="inclusive-leader")
+
+    assert calls == [False, True]  # first on the helper thread while the sheet loaded, then again
+    assert got.mapping.target_for("K") == "Q1"
+
+
+def test_shared_and_rich_text_strings_read_as_excel_shows_them():
+    rich = ElementTree.fromstring('<si xmlns="{0}"><r><t>Nominee</t></r><r><rPr/><t xml:space="preserve">’s name</t>'
+                                  '</r><rPh><t>ふりがな</t></rPh></si>'.format(reading._MAIN[1:-1]))
+    inline = ElementTree.fromstring("<is><t>Q1 &amp; Q2</t></is>")
+
+    assert reading._string_item(rich, reading._MAIN) == "Nominee’s name"
+    assert reading._string_item(inline, "") == "Q1 & Q2"
+
+
+def test_a_header_whose_strings_are_far_down_the_table_is_left_to_the_parse(tmp_path):
+    path = _shared_strings_xlsx(tmp_path / "forms.xlsx", [["Name", "Q1"], ["Ann", "x"]])
+    member = reading._xlsx_parts(path).shared_strings
+
+    assert reading._shared_strings(path, member, 1) == ["Name", "Q1"]
+    assert reading._shared_strings(path, member, 5) is None  # fewer strings than that
+    assert reading._shared_strings(path, None, 1) is None  # no shared strings in the workbook
+    assert reading._shared_strings(path, member, 20_000) is None  # too far to read ahead
+    assert reading._header_columns(path, b'<row r="1"><c r="A1" t="s"><v>x</v></c></row>', member) is None

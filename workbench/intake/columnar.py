@@ -26,8 +26,10 @@ from typing import Any
 
 import numpy as np
 
-#: How many rows are turned into Python values at a time.
+#: How many rows are turned into Python values at a time; the first batch is smaller, as the
+#: header search and a preview's first rows need no more.
 ROW_BATCH = 512
+FIRST_BATCH = 32
 
 _EPOCH = datetime(1970, 1, 1)
 _MS = {"s": 1000, "ms": 1, "us": 1 / 1000, "ns": 1 / 1_000_000}
@@ -85,8 +87,9 @@ class PlainSheet:
         Columns in ``omit`` are ``""`` (their text is read on demand, through :meth:`text_column`).
         ``convert(index, values)``, when given, is applied to each batch of a column that holds
         anything but text."""
-        for start in range(0, self.height, ROW_BATCH):
-            stop = min(start + ROW_BATCH, self.height)
+        start = 0
+        while start < self.height:
+            stop = min(start + (ROW_BATCH if start else FIRST_BATCH), self.height)
             cells = []
             for i, column in enumerate(self.columns):
                 if i in omit:
@@ -98,6 +101,7 @@ class PlainSheet:
                 cells.append(values)
             for number, values in enumerate(zip(*cells), start=self.first_row + start):
                 yield number, list(values)
+            start = stop
 
 
 def _python_values(column: _Column, start: int, stop: int) -> list[Any]:

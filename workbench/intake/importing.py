@@ -45,7 +45,7 @@ from workbench.intake.mapping import (
     propose_mapping,
     rubric_header_score,
 )
-from workbench.intake.reading import Table, open_table
+from workbench.intake.reading import Column, Table, open_table
 from workbench.intake.validation import (
     ACTIVE,
     AnswerScreen,
@@ -198,13 +198,15 @@ def _as_rubric(rubric: Rubric | str) -> Rubric:
     return rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
 
 
-def resolve_mapping(table: Table, rubric: Rubric, mapping: MappingArg) -> ColumnMapping:
+def resolve_mapping(table: Table, rubric: Rubric, mapping: MappingArg, *,
+                    proposed: ColumnMapping | None = None) -> ColumnMapping:
     """The mapping to use for ``table``: proposed, loaded from a file, or overridden.
 
     ``mapping`` may be ``None`` (proposed automatically), a :class:`ColumnMapping` made for
     this file (e.g. from :func:`preview`, after overrides), a :class:`SavedMapping` or the
     path of a YAML mapping file (applied by header, the rest proposed), or a dict of
-    overrides ``{column letter or header: target}``.
+    overrides ``{column letter or header: target}``. ``proposed`` is the mapping
+    :func:`propose_mapping` gives for ``table.columns``, when the caller has it already.
     """
     if isinstance(mapping, ColumnMapping):
         expected = [(c.index, c.label) for c in table.columns]
@@ -221,12 +223,33 @@ def resolve_mapping(table: Table, rubric: Rubric, mapping: MappingArg) -> Column
             raise WorkbenchError(f"The mapping file {mapping.file} is for rubric {mapping.rubric!r}, but you are "
                                  f"importing with {rubric.id!r}. Use a mapping saved for {rubric.id!r}, or none.")
         return propose_mapping(table.columns, rubric=rubric, saved=mapping)
-    proposed = propose_mapping(table.columns, rubric=rubric)
+    proposed = proposed or propose_mapping(table.columns, rubric=rubric)
     return proposed.override(mapping) if mapping else proposed
 
 
-def _open(path, rubric: Rubric, sheet: str | None) -> Table:
-    return open_table(path, sheet=sheet, header_score=rubric_header_score(rubric))
+class _HeadStart:
+    """:func:`propose_mapping` on a sheet's header while the sheet itself loads (``open_table``'s
+    ``on_header``), kept for a table whose columns turn out the same."""
+
+    def __init__(self, rubric: Rubric):
+        self.rubric = rubric
+        self.proposals: list[tuple[list[Column], ColumnMapping]] = []
+
+    def __call__(self, columns: list[Column]) -> None:
+        try:
+            self.proposals.append((columns, propose_mapping(columns, rubric=self.rubric)))
+        except Exception as exc:  # proposed again from the table, which reports the error
+            log.debug("mapping not proposed early: %s", type(exc).__name__)
+
+    def proposal(self, table: Table) -> ColumnMapping | None:
+        return next((mapping for columns, mapping in self.proposals if columns == table.columns), None)
+
+
+def _open(path, rubric: Rubric, sheet: str | None, mapping: MappingArg) -> tuple[Table, ColumnMapping]:
+    """The file opened, and its mapping resolved (proposed while the sheet loads, where it can be)."""
+    head_start = _HeadStart(rubric) if mapping is None or isinstance(mapping, dict) else None
+    table = open_table(path, sheet=sheet, header_score=rubric_header_score(rubric), on_header=head_start)
+    return table, resolve_mapping(table, rubric, mapping, proposed=head_start.proposal(table) if head_start else None)
 
 
 def source_key(row: NominationRow) -> str:
@@ -385,13 +408,12 @@ def preview(path: str | os.PathLike, *, rubric: Rubric | str, sheet: str | None 
     """Read the file and report on it without importing anything."""
     path = Path(path)
     rubric = _as_rubric(rubric)
-    table = _open(path, rubric, sheet)
-    column_mapping = resolve_mapping(table, rubric, mapping)
+    table, column_mapping = _open(path, rubric, sheet, mapping)
     report = _new_report(path, table, rubric, column_mapping, dry_run=True)
     scan = _Scan(table, column_mapping, rubric, report)
     first: list[dict[str, Any]] = []
     wanted = max(0, rows)
-    for number, values in table.rows():
+    for number, values in table.rows() if wanted else ():
         first.append({"row": number, "values": {c.label: _display(values[c.index]) if c.index < len(values) else ""
                                                 for c in table.columns}})
         if len(first) >= wanted:
@@ -434,8 +456,7 @@ def import_nominations(
     """
     path = Path(path)
     rubric = _as_rubric(rubric)
-    table = _open(path, rubric, sheet)
-    column_mapping = resolve_mapping(table, rubric, mapping)
+    table, column_mapping = _open(path, rubric, sheet, mapping)
     _require_criteria(column_mapping, table, rubric)
     if session is not None:
         return _import(session, path, table, rubric, column_mapping, round, duplicates, progress)

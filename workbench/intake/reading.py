@@ -47,6 +47,7 @@ import math
 import re
 import threading
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -454,8 +455,18 @@ def _table_from_head(path, fmt, head, *, merges, source, total_rows, sheet=None,
 # Excel
 
 
-def _xlsx_parts(path: Path) -> tuple[dict[str, str], bool]:
-    """Sheet name -> zip member of its XML, and whether the workbook uses the 1904 date system."""
+@dataclass(frozen=True)
+class _Layout:
+    """Where a workbook's parts are: sheet name -> zip member of its XML, the shared strings'
+    member (if any), and whether dates count from 1904."""
+
+    sheets: dict[str, str]
+    shared_strings: str | None = None
+    date1904: bool = False
+
+
+def _xlsx_parts(path: Path) -> _Layout:
+    """The :class:`_Layout` of an Excel file, from its workbook XML and relationships."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -469,16 +480,18 @@ def _xlsx_parts(path: Path) -> tuple[dict[str, str], bool]:
             book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
             rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
         except KeyError:
-            return {}, False
+            return _Layout({})
+
+        def member(target: str) -> str:
+            return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
         targets = {r.get("Id"): r.get("Target") for r in rels.findall("p:Relationship", ns)}
-        parts = {}
-        for sheet in book.findall("m:sheets/m:sheet", ns):
-            target = targets.get(sheet.get(f"{{{ns['r']}}}id"), "")
-            target = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-            parts[sheet.get("name")] = target
+        strings = next((member(r.get("Target", "")) for r in rels.findall("p:Relationship", ns)
+                        if r.get("Type", "").endswith("/sharedStrings")), None)
+        parts = {sheet.get("name"): member(targets.get(sheet.get(f"{{{ns['r']}}}id"), ""))
+                 for sheet in book.findall("m:sheets/m:sheet", ns)}
         pr = book.find("m:workbookPr", ns)
-        date1904 = pr is not None and pr.get("date1904") in {"1", "true"}
-        return parts, date1904
+        return _Layout(parts, strings, pr is not None and pr.get("date1904") in {"1", "true"})
 
 
 class _SheetScan(threading.Thread):
@@ -585,6 +598,64 @@ def _plain_header(row: bytes) -> int:
     return len(cells)
 
 
+_CELL_BODY = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def _header_columns(path: Path, row: bytes, strings: str | None) -> list[Column] | None:
+    """The columns a plain header row names (see :func:`_plain_header`), read from its XML and
+    the shared strings before the sheet is parsed; ``None`` when that is not simple. A head start
+    only: the parsed sheet's own header is what counts, and may differ (``_x000D_`` escapes, say).
+    """
+    texts: list[str | int] = []
+    for attrs, body in _CELL_BODY.findall(row):
+        kind = _CELL_TYPE.search(attrs)
+        try:
+            cell = ElementTree.fromstring(b"<c>" + body + b"</c>")
+        except ElementTree.ParseError:
+            return None
+        if kind is not None and kind.group(1) == b"s":
+            index = (cell.findtext("v") or "").strip()
+            if not index.isdigit():
+                return None
+            texts.append(int(index))
+        elif (inline := cell.find("is")) is not None:
+            texts.append(_string_item(inline, ""))
+        else:
+            return None
+    shared = [t for t in texts if isinstance(t, int)]
+    if shared:
+        table = _shared_strings(path, strings, max(shared))
+        if table is None:
+            return None
+        texts = [table[t] if isinstance(t, int) else t for t in texts]
+    return _build_columns(texts, header_row=1, merges=[], below=None, width=len(texts))[0]
+
+
+def _string_item(element: ElementTree.Element, ns: str) -> str:
+    """The text of a shared or inline string: one ``<t>``, or the ``<t>`` of each rich-text run
+    (phonetic runs left out, as Excel shows them)."""
+    text = element.find(f"{ns}t")
+    if text is not None:
+        return text.text or ""
+    return "".join(run.findtext(f"{ns}t") or "" for run in element.findall(f"{ns}r"))
+
+
+def _shared_strings(path: Path, member: str | None, last: int, most: int = 10_000) -> list[str] | None:
+    """The first ``last + 1`` shared strings (``None`` when there are fewer, or ``last`` is past ``most``)."""
+    if member is None or last > most:
+        return None
+    found: list[str] = []
+    with zipfile.ZipFile(path) as archive, archive.open(member) as xml:
+        for _, element in ElementTree.iterparse(xml):
+            if element.tag == f"{_MAIN}si":
+                found.append(_string_item(element, _MAIN))
+                element.clear()
+                if len(found) > last:
+                    return found
+    return None
+
+
 def _excel_date(serial: float, date1904: bool) -> datetime:
     base = datetime(1904, 1, 1) if date1904 else datetime(1899, 12, 30)
     return base + timedelta(microseconds=round(serial * 86_400_000_000 / 1000) * 1000)
@@ -625,10 +696,11 @@ def excel_sheet_names(path: str | Path) -> list[str]:
                                "it again as .xlsx, or export it as CSV UTF-8.") from None
 
 
-def _open_excel(path: Path, *, sheet: str | None, header_score: Callable[[list[str]], float] | None) -> Table:
+def _open_excel(path: Path, *, sheet: str | None, header_score: Callable[[list[str]], float] | None,
+                on_header: Callable[[list[Column]], None] | None) -> Table:
     from python_calamine import CalamineWorkbook
 
-    parts, date1904 = _xlsx_parts(path)
+    layout = _xlsx_parts(path)
     try:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:
@@ -640,7 +712,7 @@ def _open_excel(path: Path, *, sheet: str | None, header_score: Callable[[list[s
     if sheet is not None and sheet not in names:
         raise NotFound(f"{path.name} has no sheet called {sheet!r}. Its sheets are: {', '.join(names)}.")
     if sheet is None and len(visible) > 1 and header_score is not None:
-        candidates = [_open_excel_sheet(path, book, name, parts, date1904, names) for name in visible]
+        candidates = [_open_excel_sheet(path, book, name, layout, names, on_header) for name in visible]
         scored = [(header_score([c.header for c in t.columns]), -i, t) for i, t in enumerate(candidates) if t]
         if not scored:
             raise SpreadsheetError(f"No sheet in {path.name} has any rows. Check you chose the right file.")
@@ -651,16 +723,16 @@ def _open_excel(path: Path, *, sheet: str | None, header_score: Callable[[list[s
                               f"(other sheets: {', '.join(others)}). Choose another sheet if this is wrong.")
         return best
     name = sheet if sheet is not None else visible[0]
-    table = _open_excel_sheet(path, book, name, parts, date1904, names)
+    table = _open_excel_sheet(path, book, name, layout, names, on_header)
     if table is None:
         raise SpreadsheetError(f"Sheet {name!r} in {path.name} has no rows with anything in them. Check you chose "
                                "the right file and sheet.")
     return table
 
 
-def _open_excel_sheet(path: Path, book, name: str, parts: dict[str, str], date1904: bool,
-                      names: list[str]) -> Table | None:
-    member = parts.get(name)
+def _open_excel_sheet(path: Path, book, name: str, layout: _Layout, names: list[str],
+                      on_header: Callable[[list[Column]], None] | None) -> Table | None:
+    member, date1904 = layout.sheets.get(name), layout.date1904
     scan = None
     if member:
         scan = _SheetScan(path, member)
@@ -668,7 +740,14 @@ def _open_excel_sheet(path: Path, book, name: str, parts: dict[str, str], date19
         scan.first_row_read.wait()
         header_cells = _plain_header(scan.first_row) if COLUMNAR else 0
         if header_cells:
-            plain, _ = load_plain_sheet(path, name, header_cells)  # beside the rest of the scan
+            # fastexcel releases the GIL while it loads the sheet, so on_header can have the header
+            # (read from the XML) on another thread meanwhile, beside the rest of the scan.
+            early = _header_columns(path, scan.first_row, layout.shared_strings) if on_header else None
+            with ThreadPoolExecutor(1, thread_name_prefix="workbench-header") as pool:
+                told = pool.submit(on_header, early) if early else None
+                plain, _ = load_plain_sheet(path, name, header_cells)
+                if told is not None:
+                    told.result()
             scan.join()
             if plain is not None and scan.plain:
                 table = _plain_table(path, plain, name, names, date1904)
@@ -765,19 +844,25 @@ def _excel_table(path: Path, raw: Callable[..., Iterator[tuple[int, list[Any]]]]
 
 
 def open_table(path: str | Path, *, sheet: str | None = None,
-               header_score: Callable[[list[str]], float] | None = None) -> Table:
+               header_score: Callable[[list[str]], float] | None = None,
+               on_header: Callable[[list[Column]], None] | None = None) -> Table:
     """Open a spreadsheet for reading: find the sheet and its header row.
 
     ``sheet`` picks an Excel sheet by name. Without it, the only visible sheet is used, or,
     when there are several and ``header_score`` is given, the sheet whose cleaned headers
     score highest (the import passes a score of how well they match the rubric).
+
+    ``on_header(columns)``, when given, is called with the header of a plain Excel sheet, read
+    from its XML, while the sheet itself loads on another thread: work that needs only the
+    header can run meanwhile (the import proposes its column mapping). The table's columns
+    are usually the same; compare before using the work.
     """
     path = Path(path)
     if not path.exists():
         raise NotFound(f"No file at {path}. Check the name and folder.")
     suffix = path.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
-        return _open_excel(path, sheet=sheet, header_score=header_score)
+        return _open_excel(path, sheet=sheet, header_score=header_score, on_header=on_header)
     if suffix in CSV_SUFFIXES:
         if sheet is not None:
             raise WorkbenchError(f"{path.name} is a CSV file, which has no sheets; leave out the sheet name.")
