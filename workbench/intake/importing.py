@@ -278,10 +278,12 @@ class _Scan:
 
     def rows(self, progress: Progress | None = None, *, answers: bool = True) -> Iterator[tuple[NominationRow, str]]:
         """Each nomination row with its source key. ``answers=False`` (a preview) may leave out
-        the text of answers the screen decided: fine (``row.cleared``) or over the word limit
-        (``row.word_counts``)."""
+        what its report never reads: the text of answers the screen decided, fine
+        (``row.cleared``) or over the word limit (``row.word_counts``); job titles and equality
+        answers (``RowParser.UNREPORTED``); and the text of unmapped dates, which it only counts."""
         table, report = self.table, self.report
-        parser = RowParser(table.columns, self.mapping, self.rubric, formulas=table.engine.startswith("openpyxl"))
+        parser = RowParser(table.columns, self.mapping, self.rubric, formulas=table.engine.startswith("openpyxl"),
+                           extra_text=answers)
         labels = {m.target: m.header for m in self.mapping.matches if m.target and m.merged_from is None}
         checker = RowChecker(rubric=self.rubric, columns=labels)
         # Answer columns held as bytes are screened a chunk at a time (see AnswerScreen); a preview
@@ -289,7 +291,8 @@ class _Scan:
         screened = [(cid, index, text) for cid, index in parser.text_answers
                     if (text := table.text_column(index)) is not None]
         screen = AnswerScreen([text for _, _, text in screened], self.rubric.word_limit) if screened else None
-        omit = frozenset() if answers else frozenset(index for _, index, _ in screened)
+        # A preview leaves out of the rows, too, the columns its report never reads.
+        omit = frozenset() if answers else frozenset([index for _, index, _ in screened] + parser.unreported)
         # For each mask of screened columns: the criteria cleared, and the answers still to read.
         by_mask: dict[int, tuple[frozenset[str], list[tuple[str, TextColumn]]]] = {}
         seen: dict[str, int] = {}

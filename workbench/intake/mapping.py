@@ -706,10 +706,15 @@ class RowParser:
     """Turn ``(row_number, values)`` from :meth:`Table.rows` into :class:`NominationRow`.
 
     Built once per file: each target's column (or merged columns) is looked up in advance,
-    so a row costs a few list lookups.
+    so a row costs a few list lookups. ``extra_text=False`` (a preview, which only counts
+    them) leaves values of unmapped columns that are not text, such as dates, unconverted.
     """
 
-    def __init__(self, columns: Sequence[Column], mapping: ColumnMapping, rubric: Rubric, *, formulas: bool = True):
+    #: Targets a preview's report never reads: their columns need not be read for it.
+    UNREPORTED = ("nominee.job_title", "equality.")
+
+    def __init__(self, columns: Sequence[Column], mapping: ColumnMapping, rubric: Rubric, *, formulas: bool = True,
+                 extra_text: bool = True):
         self.criteria = list(rubric.criterion_ids)
         self.width = len(columns)
         by_target: dict[str, list[int]] = {}
@@ -740,10 +745,16 @@ class RowParser:
         self.timestamp = by_target.get("submission.timestamp", [None])[0]
         self.splits_name = "nominee.name" in by_target
         self.formulas = formulas
+        self.extra_text = extra_text
         self.text_targets = tuple(t for t, _ in self.text_fields)
         self.fetch_text = _getter([w for _, w in self.text_fields])
         self.answer_ids = tuple(c for c, _ in self.text_answers)
         self.fetch_answers = _getter([w for _, w in self.text_answers])
+
+    @property
+    def unreported(self) -> list[int]:
+        """The text columns of :attr:`UNREPORTED` targets."""
+        return [where for target, where in self.text_fields if target.startswith(self.UNREPORTED)]
 
     def __call__(self, number: int, values: list[Any]) -> NominationRow:
         width = self.width
@@ -796,6 +807,9 @@ class RowParser:
         for i, key in self.unmapped:
             value = values[i]
             if value.__class__ is not str:
+                if value is not None and not isinstance(value, str) and not self.extra_text:
+                    extra[key] = value  # counted, never shown
+                    continue
                 value = _cell(value)
             if value and not value.isspace():
                 extra[key] = value
