@@ -807,8 +807,12 @@ def _plain_table(path: Path, plain: PlainSheet, name: str, names: list[str], dat
     if table is None or table.header_row != 1:
         return None
     timestamps = {c.index for c in table.columns if c.kind == "timestamp"}
+    # A column of dates (every cell one) is kept as it is in a timestamp column.
+    as_is = {i for i in timestamps if i < len(plain.columns) and plain.columns[i].kind == "timestamp"}
 
     def convert(index: int, values: list[Any]) -> list[Any]:  # a column at a time, as _convert_excel_row does
+        if index in as_is:
+            return values
         timestamp = index in timestamps
         return [v if v.__class__ is str else _convert_excel_value(v, timestamp, date1904) for v in values]
 
