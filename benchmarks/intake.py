@@ -17,7 +17,8 @@ Target: ``workbench preview`` within 1.5x of the fastest plain reader in the run
 python-calamine; fastexcel to Arrow is faster still, so both ratios are printed). Times exclude importing the
 libraries (a fixed start-up cost, printed separately); each is the best of ``--repeat`` runs,
 taken round-robin. Main-thread CPU time is printed too: it is steadier than wall time on a
-busy machine (our formula check runs on a second thread, beside calamine's parse).
+busy machine (our formula check and the column mapping run on other threads while fastexcel
+loads the sheet, which releases the GIL).
 Memory: rows stream, so the Python-side peak (tracemalloc) of our pipeline should stay flat
 as the file grows; it is measured at a quarter of the rows and at all of them. (calamine
 itself holds the parsed sheet in native memory, which shows in RSS, not in tracemalloc.)

@@ -98,12 +98,15 @@ def word_count(text: str) -> int:
 def _words_in(raw: bytes) -> int:
     """:func:`word_count` of UTF-8 bytes. With CRs dropped (they never separate words, nor make
     one alone), every separator byte becomes a space and every other byte an "x": each word then
-    starts one " x" (or the text)."""
-    marks = raw.translate(_WORD_MARKS, b"\r")
-    return marks.count(b" x") + marks.startswith(b"x")
+    starts where an "x" follows a space (numpy finds those faster than ``count(b" x")``), or the text."""
+    marks = np.frombuffer(raw.translate(_WORD_MARKS, b"\r"), dtype=np.uint8)
+    if not marks.size:
+        return 0
+    return int(np.count_nonzero(marks[1:] > marks[:-1])) + (int(marks[0]) == _X)
 
 
 _WORD_MARKS = bytes(0x20 if b in b" \t\n" else 0x78 for b in range(256))
+_X = 0x78
 
 
 def over_limit(text: str, limit: int) -> int | None:
