@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import zipfile
 from datetime import datetime, time
 from xml.etree import ElementTree
 
@@ -319,3 +320,18 @@ def test_a_header_whose_strings_are_far_down_the_table_is_left_to_the_parse(tmp_
     assert reading._shared_strings(path, None, 1) is None  # no shared strings in the workbook
     assert reading._shared_strings(path, member, 20_000) is None  # too far to read ahead
     assert reading._header_columns(path, b'<row r="1"><c r="A1" t="s"><v>x</v></c></row>', member) is None
+
+
+def test_a_header_that_cannot_be_read_ahead_is_left_to_the_parse(tmp_path, monkeypatch):
+    path = _shared_strings_xlsx(tmp_path / "forms.xlsx", [["Name", "Q1"], ["Ann", "x"]])
+
+    def damaged(*args):
+        raise zipfile.BadZipFile("Bad CRC-32 for file 'xl/sharedStrings.xml'")
+
+    monkeypatch.setattr(reading, "_shared_strings", damaged)
+    told = []
+
+    table = open_table(path, on_header=told.append)
+
+    assert told == [] and table.engine == "fastexcel"
+    assert [c.header for c in table.columns] == ["Name", "Q1"] and list(table.rows()) == [(2, ["Ann", "x"])]

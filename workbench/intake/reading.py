@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import logging
 import math
 import re
 import threading
@@ -60,6 +61,8 @@ from openpyxl.utils import get_column_letter
 
 from workbench.errors import NotFound, WorkbenchError
 from workbench.intake.columnar import PlainSheet, TextColumn, load_plain_sheet
+
+log = logging.getLogger(__name__)
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -632,6 +635,15 @@ def _header_columns(path: Path, row: bytes, strings: str | None) -> list[Column]
     return _build_columns(texts, header_row=1, merges=[], below=None, width=len(texts))[0]
 
 
+def _early_header(path: Path, row: bytes, strings: str | None) -> list[Column] | None:
+    """:func:`_header_columns`, or ``None`` if reading ahead fails: the parse then reads the header."""
+    try:
+        return _header_columns(path, row, strings)
+    except Exception as exc:  # a damaged part, say: the parse reports it, if it matters
+        log.debug("header not read ahead: %s", type(exc).__name__)
+        return None
+
+
 def _string_item(element: ElementTree.Element, ns: str) -> str:
     """The text of a shared or inline string: one ``<t>``, or the ``<t>`` of each rich-text run
     (phonetic runs left out, as Excel shows them)."""
@@ -742,7 +754,7 @@ def _open_excel_sheet(path: Path, book, name: str, layout: _Layout, names: list[
         if header_cells:
             # fastexcel releases the GIL while it loads the sheet, so on_header can have the header
             # (read from the XML) on another thread meanwhile, beside the rest of the scan.
-            early = _header_columns(path, scan.first_row, layout.shared_strings) if on_header else None
+            early = _early_header(path, scan.first_row, layout.shared_strings) if on_header else None
             with ThreadPoolExecutor(1, thread_name_prefix="workbench-header") as pool:
                 told = pool.submit(on_header, early) if early else None
                 plain, _ = load_plain_sheet(path, name, header_cells)
