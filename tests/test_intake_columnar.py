@@ -335,3 +335,39 @@ def test_a_header_that_cannot_be_read_ahead_is_left_to_the_parse(tmp_path, monke
 
     assert told == [] and table.engine == "fastexcel"
     assert [c.header for c in table.columns] == ["Name", "Q1"] and list(table.rows()) == [(2, ["Ann", "x"])]
+
+
+def test_the_sheet_list_comes_from_the_workbook_xml_as_python_calamine_gives_it(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Form1"
+    wb.active.append(["Name", "Q1"])
+    wb.create_sheet("Old & hidden").sheet_state = "hidden"
+    wb.create_sheet("Very hidden").sheet_state = "veryHidden"
+    wb.create_chartsheet("Chart")
+    wb.create_sheet("Notes")
+    wb.save(tmp_path / "book.xlsx")
+    path = tmp_path / "book.xlsx"
+    layout = reading._xlsx_parts(path)
+
+    from_xml = reading._Calamine(path).sheets(layout)
+    from_calamine = reading._Calamine(path).sheets(reading._Layout({}))
+
+    assert from_xml == from_calamine == (["Form1", "Old & hidden", "Very hidden", "Notes"], ["Form1", "Notes"])
+
+
+def test_a_plain_sheet_never_opens_python_calamine(tmp_path, monkeypatch):
+    import python_calamine
+
+    plain = write_xlsx(tmp_path / "plain.xlsx", [["Name", "Q1"], ["Ann", "x"]])
+    merged = write_xlsx(tmp_path / "merged.xlsx", [["Name", "Nominee", None], ["Ann", "Bo", "Lee"]], merges=["B1:C1"])
+
+    def refuse(*args, **kwargs):
+        raise OSError("python-calamine was opened")
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", refuse)
+
+    assert open_table(plain).engine == "fastexcel" and reading.sheet_names(plain) == ["Form1"]
+    with pytest.raises(reading.SpreadsheetError, match="python-calamine was opened"):
+        open_table(merged)
