@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 
 import pytest
@@ -16,6 +17,7 @@ from workbench.intake.validation import (
     RowChecker,
     duplicate_statuses,
     is_placeholder,
+    normalise_name,
     over_limit,
     skipped_blank_rows,
     word_count,
@@ -184,3 +186,18 @@ def test_duplicate_choices_never_delete_and_default_to_pending():
         duplicate_statuses(groups(), {"keep": {"7": 9}})
     with pytest.raises(WorkbenchError, match="keep='latest' is not one of"):
         duplicate_statuses(groups(), {"keep": "latest"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*"Ann O'Bé-ryż’`_ 1\u00a0\t.", "Dr ", "mx ", "Prof. ", "Zoë", "José", "ﬁ", "😀"]),
+                max_size=12).map("".join))
+def test_a_name_for_matching_keeps_its_words_only(text):
+    # The rule: accents, case, apostrophes and leading titles go; the other runs of word characters stay.
+    folded = text.lower() if text.isascii() else "".join(
+        ch for ch in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(ch))
+    words = [w for w in re.split(r"\W+", re.sub(r"['’`]", "", folded)) if w]
+    while words and words[0] in {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "sir", "dame", "rev",
+                                 "cllr"}:
+        words.pop(0)
+
+    assert normalise_name(text) == " ".join(words)

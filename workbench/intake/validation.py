@@ -384,7 +384,7 @@ def _email_ok(value: str) -> bool:
 
 
 _APOSTROPHES = re.compile(r"['’`]")
-_NAME_SPLIT = re.compile(r"[^\w]+")
+_NAME_WORD = re.compile(r"\w+")
 _TITLES = {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "sir", "dame", "rev", "cllr"}
 
 
@@ -400,8 +400,9 @@ def normalise_name(text: str) -> str:
     else:
         decomposed = unicodedata.normalize("NFKD", text.casefold())
         plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    words = _NAME_SPLIT.split(_APOSTROPHES.sub("", plain))
-    words = [w for w in words if w]
+    if "'" in plain or "’" in plain or "`" in plain:
+        plain = _APOSTROPHES.sub("", plain)
+    words = _NAME_WORD.findall(plain)
     while words and words[0] in _TITLES:
         words = words[1:]
     return " ".join(words)
