@@ -73,6 +73,9 @@ def test_a_1904_workbook_gives_the_same_dates_by_columns(tmp_path, monkeypatch):
     ("a formula cell", [["Name", "Q1"], ["Ann", "=1+1"]], {"formulas": ["B2"]}, "openpyxl (the sheet has formulas)"),
     ("Excel serials among dates", [["Timestamp", "Q1"], [datetime(2024, 3, 1), "x"], [45352.5, "y"]], {}, "calamine"),
     ("text among numbers", [["ID", "Q1"], [1, "x"], ["007", "y"]], {}, "calamine"),
+    # fastexcel must look at every row for a column's type: from a sample it would read "007" as 7.0
+    ("text among numbers after row 1,000", [["ID", "Q1"], *([i, "x"] for i in range(1, 1200)), ["007", "y"]], {},
+     "calamine"),
     ("n/a among numbers", [["ID", "Q1"], [1, "x"], ["n/a", "y"]], {}, "calamine"),
     ("NA among dates", [["Timestamp", "Q1"], [datetime(2024, 3, 1), "x"], ["NA", "y"]], {}, "calamine"),
     ("nan among numbers", [["ID", "Q1"], [1, "x"], ["nan", "y"]], {}, "calamine"),
