@@ -1,6 +1,11 @@
 """Import benchmark: a generated 20,000-row, 4-question nominations workbook.
 
     python -m benchmarks.intake [--rows 20000] [--repeat 3] [--no-pandas-openpyxl] [--keep FILE]
+                                [--strings shared|inline]
+
+The workbook keeps its text in a shared-strings table, as Excel writes it (so the downloads of
+Microsoft Forms and Google Forms); ``--strings inline`` writes it in the sheet, as openpyxl does.
+Readers differ between the two: python-calamine and fastexcel read the shared strings up front.
 
 Each contender runs in a fresh Python process, so every peak RSS is its own:
 
@@ -37,7 +42,9 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import zipfile
 from datetime import datetime, timedelta
+from collections.abc import Iterator
 from pathlib import Path
 
 WORDS = ("the team patients staff inclusive equality diversity service community leadership feedback colleagues "
@@ -56,15 +63,42 @@ HEADER = ["ID", "Start time", "Completion time", "Email", "Name", "Nominee's nam
           "What is your ethnic group?", "Do you consider yourself to have a disability?"]
 
 
-def generate(path: Path, rows: int, seed: int = 1) -> Path:
+def generate(path: Path, rows: int, seed: int = 1, strings: str = "shared") -> Path:
     """A Forms-style workbook with realistic answers: median ~190 words, 3% over 500, 1% placeholders,
-    one to three paragraphs, accents and curly quotes throughout, an emoji now and then."""
-    import openpyxl
+    one to three paragraphs, accents and curly quotes throughout, an emoji now and then.
 
+    ``strings="shared"`` writes text to a shared-strings table, as Excel does (and so the
+    downloads of Microsoft Forms and Google Forms), with XlsxWriter; ``"inline"`` writes it in
+    the sheet, as openpyxl does. The cells are the same either way.
+    """
+    if strings == "inline":
+        import openpyxl
+
+        wb = openpyxl.Workbook(write_only=True)
+        ws = wb.create_sheet("Form1")
+        for row in _rows(rows, seed):
+            ws.append(row)
+        wb.save(path)
+        return path
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(path, {"strings_to_formulas": False, "strings_to_numbers": False,
+                                    "strings_to_urls": False}) as wb:
+        ws = wb.add_worksheet("Form1")
+        dates = wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        for r, row in enumerate(_rows(rows, seed)):
+            for c, value in enumerate(row):
+                if isinstance(value, datetime):
+                    ws.write_datetime(r, c, value, dates)
+                else:
+                    ws.write(r, c, value)
+    return path
+
+
+def _rows(rows: int, seed: int) -> Iterator[list]:
+    """The header, then ``rows`` nominations."""
     rng = random.Random(seed)
-    wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet("Form1")
-    ws.append(HEADER)
+    yield HEADER
     start = datetime(2026, 1, 5, 9, 0)
 
     def answer() -> str:
@@ -82,13 +116,11 @@ def generate(path: Path, rows: int, seed: int = 1) -> Path:
     for i in range(rows):
         when = start + timedelta(minutes=7 * i + rng.randint(0, 6))
         nominee = i - 1 if i % 97 == 5 else i  # about 1% nominated twice
-        ws.append([i + 1, when - timedelta(minutes=20), when, f"nominator{i % 5000}@nhs.example",
-                   f"Nominator {i % 5000}", f"Nominee {nominee}", rng.choice(["Ward Manager", "Nurse", "Director"]),
-                   f"Trust {nominee % 40}", f"nominee{nominee}@nhs.example", "No", answer(), answer(), answer(),
-                   answer(), rng.choice(["White British", "Asian British", "Black British", "Prefer not to say"]),
-                   rng.choice(["No", "Yes", "Prefer not to say"])])
-    wb.save(path)
-    return path
+        yield [i + 1, when - timedelta(minutes=20), when, f"nominator{i % 5000}@nhs.example",
+               f"Nominator {i % 5000}", f"Nominee {nominee}", rng.choice(["Ward Manager", "Nurse", "Director"]),
+               f"Trust {nominee % 40}", f"nominee{nominee}@nhs.example", "No", answer(), answer(), answer(),
+               answer(), rng.choice(["White British", "Asian British", "Black British", "Prefer not to say"]),
+               rng.choice(["No", "Yes", "Prefer not to say"])]
 
 
 # ---------------------------------------------------------------------------------------
@@ -191,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per fast contender; the best time is kept")
     parser.add_argument("--no-pandas-openpyxl", action="store_true", help="skip the slowest contender")
     parser.add_argument("--keep", metavar="FILE", help="write (or reuse) the generated workbook here")
+    parser.add_argument("--strings", choices=["shared", "inline"], default="shared",
+                        help="text in a shared-strings table, as Excel writes it (default), or inline, as openpyxl does")
     parser.add_argument("--worker", nargs=2, metavar=("NAME", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -203,11 +237,14 @@ def main(argv: list[str] | None = None) -> int:
         path = Path(args.keep) if args.keep else Path(tmp) / "nominations.xlsx"
         if not path.exists():
             began = time.perf_counter()
-            generate(path, args.rows)
+            generate(path, args.rows, strings=args.strings)
             print(f"generated {args.rows:,} rows x {len(HEADER)} columns in {time.perf_counter() - began:.1f}s "
                   f"({path.stat().st_size / 2**20:.1f} MiB xlsx)")
+        with zipfile.ZipFile(path) as book:
+            strings = "shared" if any(n.endswith("sharedStrings.xml") for n in book.namelist()) else "inline"
+        print(f"{path.name}: text in {'a shared-strings table' if strings == 'shared' else 'the sheet (inline)'}")
         quarter = Path(tmp) / "quarter.xlsx"
-        generate(quarter, max(1, args.rows // 4))
+        generate(quarter, max(1, args.rows // 4), strings=strings)
 
         # Round-robin, so a busy moment on the machine hits every contender alike.
         runs: dict[str, list[dict]] = {name: [] for name in CONTENDERS
