@@ -48,9 +48,9 @@ import math
 import re
 import threading
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
