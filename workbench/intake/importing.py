@@ -265,6 +265,10 @@ def source_key(row: NominationRow) -> str:
     return "row:" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
+#: Targets a preview's report never reads, so a preview leaves their columns unread.
+_UNREPORTED = ("nominee.job_title", "equality.")
+
+
 @dataclass
 class _Scan:
     """One streaming pass: rows with their keys, and everything the report needs."""
@@ -280,7 +284,7 @@ class _Scan:
         """Each nomination row with its source key. ``answers=False`` (a preview) may leave out
         what its report never reads: the text of answers the screen decided, fine
         (``row.cleared``) or over the word limit (``row.word_counts``); job titles and equality
-        answers (``RowParser.UNREPORTED``); and the text of unmapped dates, which it only counts."""
+        answers (``_UNREPORTED``); and the text of unmapped dates, which it only counts."""
         table, report = self.table, self.report
         parser = RowParser(table.columns, self.mapping, self.rubric, formulas=table.engine.startswith("openpyxl"),
                            extra_text=answers)
@@ -292,7 +296,8 @@ class _Scan:
                     if (text := table.text_column(index)) is not None]
         screen = AnswerScreen([text for _, _, text in screened], self.rubric.word_limit) if screened else None
         # A preview leaves out of the rows, too, the columns its report never reads.
-        omit = frozenset() if answers else frozenset([index for _, index, _ in screened] + parser.unreported)
+        unreported = [where for target, where in parser.text_fields if target.startswith(_UNREPORTED)]
+        omit = frozenset() if answers else frozenset([index for _, index, _ in screened] + unreported)
         # For each mask of screened columns: the criteria cleared, and the answers still to read.
         by_mask: dict[int, tuple[frozenset[str], list[tuple[str, TextColumn]]]] = {}
         seen: dict[str, int] = {}

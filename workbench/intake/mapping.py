@@ -710,9 +710,6 @@ class RowParser:
     them) leaves values of unmapped columns that are not text, such as dates, unconverted.
     """
 
-    #: Targets a preview's report never reads: their columns need not be read for it.
-    UNREPORTED = ("nominee.job_title", "equality.")
-
     def __init__(self, columns: Sequence[Column], mapping: ColumnMapping, rubric: Rubric, *, formulas: bool = True,
                  extra_text: bool = True):
         self.criteria = list(rubric.criterion_ids)
@@ -750,11 +747,6 @@ class RowParser:
         self.fetch_text = _getter([w for _, w in self.text_fields])
         self.answer_ids = tuple(c for c, _ in self.text_answers)
         self.fetch_answers = _getter([w for _, w in self.text_answers])
-
-    @property
-    def unreported(self) -> list[int]:
-        """The text columns of :attr:`UNREPORTED` targets."""
-        return [where for target, where in self.text_fields if target.startswith(self.UNREPORTED)]
 
     def __call__(self, number: int, values: list[Any]) -> NominationRow:
         width = self.width
@@ -807,7 +799,7 @@ class RowParser:
         for i, key in self.unmapped:
             value = values[i]
             if value.__class__ is not str:
-                if value is not None and not isinstance(value, str) and not self.extra_text:
+                if not self.extra_text and value is not None and not isinstance(value, str):
                     extra[key] = value  # counted, never shown
                     continue
                 value = _cell(value)

@@ -780,11 +780,13 @@ def _open_excel_sheet(path: Path, book: _Calamine, name: str, layout: _Layout, n
             # fastexcel releases the GIL while it loads the sheet, so on_header can have the header
             # (read from the XML) on another thread meanwhile, beside the rest of the scan.
             early = _early_header(path, scan.first_row, layout.shared_strings) if on_header else None
-            with ThreadPoolExecutor(1, thread_name_prefix="workbench-header") as pool:
-                told = pool.submit(on_header, early) if early else None
-                plain, _ = load_plain_sheet(path, name, header_cells)
-                if told is not None:
+            if early:
+                with ThreadPoolExecutor(1, thread_name_prefix="workbench-header") as pool:
+                    told = pool.submit(on_header, early)
+                    plain, _ = load_plain_sheet(path, name, header_cells)
                     told.result()
+            else:
+                plain, _ = load_plain_sheet(path, name, header_cells)
             scan.join()
             if plain is not None and scan.plain:
                 table = _plain_table(path, plain, name, names, date1904)
