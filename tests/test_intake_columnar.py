@@ -16,7 +16,7 @@ from intake_files import FORMS_HEADER, LONG_ANSWER, forms_row, write_xlsx
 from workbench.intake import columnar, importing, reading, validation
 from workbench.intake.importing import preview
 from workbench.intake.reading import open_table
-from workbench.intake.validation import AnswerScreen, RowChecker, screen_answers, word_count
+from workbench.intake.validation import AnswerScreen, RowChecker, break_counts, screen_answers, word_count
 from workbench.rubric import load_rubric
 
 AL = ("Al Jones", "al.jones@nhs.example")
@@ -191,6 +191,19 @@ def test_an_answer_screened_as_fine_never_has_a_problem(texts, limit):
         if i in over:  # counted exactly, and reported just as the check on the text reports it
             assert not ok and over[i] == word_count(text) > limit
             assert issue == _CHECKER.over_limit_issue(2, "Q1", "Q1", over[i])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=1, max_size=700), st.lists(st.tuples(st.integers(0, 700), st.integers(0, 700)), min_size=1,
+                                                     max_size=20))
+def test_break_counts_count_each_range_exactly(raw, ranges):
+    data = np.frombuffer(raw, dtype=np.uint8)
+    ranges = [(min(a, b, len(raw)), min(max(a, b), len(raw))) for a, b in ranges]
+    starts, stops = np.array([a for a, _ in ranges]), np.array([b for _, b in ranges])
+
+    got = break_counts(data, starts, stops)
+
+    assert got.tolist() == [sum(byte <= 0x20 for byte in raw[a:b]) for a, b in ranges]
 
 
 def test_most_ordinary_answers_are_cleared_without_reading_them():
