@@ -7,7 +7,7 @@ value (all text, or numbers, dates or TRUE/FALSE in every row). :func:`load_plai
 it cell by cell with python-calamine, which handles everything. Both ways give the same rows:
 ``tests/test_intake_columnar.py`` reads every messy fixture both ways and compares.
 
-Rows are made into Python values one batch at a time (:meth:`PlainSheet.rows`), so a large
+Rows are made into Python values one batch at a time (:meth:`PlainSheet.batches`), so a large
 file is never held as Python objects all at once; the Arrow buffers themselves are native
 memory, as python-calamine's parsed sheet is. Answer columns can be left out of the rows and
 screened as bytes instead (:meth:`PlainSheet.text_column`,
@@ -80,13 +80,14 @@ class PlainSheet:
             return None
         return self.columns[index].values
 
-    def rows(self, omit: frozenset[int] = frozenset(),
-             convert: Callable[[int, list[Any]], list[Any]] | None = None) -> Iterator[tuple[int, list[Any]]]:
-        """``(sheet row number, values)`` as python-calamine would give them: text as ``str``,
-        numbers as ``float``, dates as ``datetime``, ``True``/``False``, empty cells ``None``.
-        Columns in ``omit`` are ``""`` (their text is read on demand, through :meth:`text_column`).
-        ``convert(index, values)``, when given, is applied to each batch of a column that holds
-        anything but text."""
+    def batches(self, omit: frozenset[int] = frozenset(),
+                convert: Callable[[int, list[Any]], list[Any]] | None = None) -> Iterator[tuple[int, list[list[Any]]]]:
+        """``(sheet row number of the first row, cells)`` for each batch of rows, by column:
+        ``cells[i][j]`` is column ``i`` of the batch's row ``j``. Values are as python-calamine
+        would give them: text as ``str``, numbers as ``float``, dates as ``datetime``,
+        ``True``/``False``, empty cells ``None``. Columns in ``omit`` are ``""`` (their text is
+        read on demand, through :meth:`text_column`). ``convert(index, values)``, when given, is
+        applied to each batch of a column that holds anything but text."""
         start = 0
         while start < self.height:
             stop = min(start + (ROW_BATCH if start else FIRST_BATCH), self.height)
@@ -99,9 +100,15 @@ class PlainSheet:
                 if convert is not None and (column.kind != "text" or column.valid is not None):
                     values = convert(i, values)
                 cells.append(values)
-            for number, values in enumerate(zip(*cells), start=self.first_row + start):
-                yield number, list(values)
+            yield self.first_row + start, cells
             start = stop
+
+    def rows(self, omit: frozenset[int] = frozenset(),
+             convert: Callable[[int, list[Any]], list[Any]] | None = None) -> Iterator[tuple[int, list[Any]]]:
+        """``(sheet row number, values)``: the rows of :meth:`batches`, one at a time."""
+        for first, cells in self.batches(omit, convert):
+            for number, values in enumerate(zip(*cells), start=first):
+                yield number, list(values)
 
 
 def _python_values(column: _Column, start: int, stop: int) -> list[Any]:

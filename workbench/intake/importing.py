@@ -22,6 +22,7 @@ kept. Judges should only be given ``active`` nominations.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -304,11 +305,11 @@ class _Scan:
         warnings = report.warnings
         total = max(0, (table.total_rows or 0) - table.header_row)
         done = 0
-        for number, values in table.rows(omit):
+        for row in itertools.chain.from_iterable(parser.parse_batch(*batch) for batch in table.batches(omit)):
+            number = row.row
             done += 1
             if progress is not None and done % BATCH_SIZE == 0:
                 progress(done, max(total, done))
-            row = parser(number, values)
             if screen is not None:
                 i = number - screened[0][2].first_row
                 mask = screen.cleared(i)

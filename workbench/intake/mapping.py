@@ -36,7 +36,6 @@ Targets:
 from __future__ import annotations
 
 import functools
-import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -693,20 +692,10 @@ class NominationRow:
                 and not any(self.nominee[k] for k in ("name", "email", "team")))
 
 
-def _getter(indices: list[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
-    """The values at ``indices`` as a tuple, in one call."""
-    if len(indices) > 1:
-        return operator.itemgetter(*indices)
-    if indices:
-        return lambda values, i=indices[0]: (values[i],)
-    return lambda values: ()
-
-
 class RowParser:
-    """Turn ``(row_number, values)`` from :meth:`Table.rows` into :class:`NominationRow`.
+    """Turn rows from :meth:`Table.batches` (or one from :meth:`Table.rows`) into :class:`NominationRow`.
 
-    Built once per file: each target's column (or merged columns) is looked up in advance,
-    so a row costs a few list lookups. ``extra_text=False`` (a preview, which only counts
+    Built once per file: each target's column (or merged columns) is looked up in advance. ``extra_text=False`` (a preview, which only counts
     them) leaves values of unmapped columns that are not text, such as dates, unconverted.
     """
 
@@ -743,90 +732,98 @@ class RowParser:
         self.splits_name = "nominee.name" in by_target
         self.formulas = formulas
         self.extra_text = extra_text
-        self.text_targets = tuple(t for t, _ in self.text_fields)
-        self.fetch_text = _getter([w for _, w in self.text_fields])
-        self.answer_ids = tuple(c for c, _ in self.text_answers)
-        self.fetch_answers = _getter([w for _, w in self.text_answers])
+        self.answer_order = tuple(self.criteria) if self.other_answers else tuple(c for c, _ in self.text_answers)
 
     def __call__(self, number: int, values: list[Any]) -> NominationRow:
+        return self.parse_batch([number], [[v] for v in values])[0]
+
+    def parse_batch(self, numbers: Sequence[int], cells: Sequence[Sequence[Any]]) -> list[NominationRow]:
+        """The rows of a batch given by column, as from :meth:`Table.batches`: ``cells[i][j]`` is
+        column ``i`` of row ``numbers[j]``. Each field is read a column at a time; only what
+        depends on several fields is worked out row by row."""
+        n = len(numbers)
         width = self.width
-        if len(values) < width:
-            values = [*values, *([""] * (width - len(values)))]
+        if len(cells) < width:
+            cells = [*cells, *([[""] * n] * (width - len(cells)))]
         # Text columns always hold str (see reading.Table.rows); others go the careful way.
-        got = dict(zip(self.text_targets, [v.strip() for v in self.fetch_text(values)]))
+        got = {target: [v.strip() for v in cells[where]] for target, where in self.text_fields}
         for target, where in self.other_fields:
             if where.__class__ is int:
-                got[target] = _cell(values[where]).strip()
+                got[target] = [_cell(v).strip() for v in cells[where]]
             else:  # columns under one merged header
-                got[target] = " ".join(p for p in (_cell(values[i]).strip() for i in where) if p)
-        get = got.get
-        answers = dict(zip(self.answer_ids, self.fetch_answers(values)))
+                got[target] = [" ".join(p for p in (_cell(v).strip() for v in parts) if p)
+                               for parts in zip(*(cells[i] for i in where))]
+        by_answer = {cid: cells[where] for cid, where in self.text_answers}
         for cid, where in self.other_answers:
             if where is None:
-                answers[cid] = ""
+                by_answer[cid] = [""] * n
             elif where.__class__ is int:
-                answers[cid] = _cell(values[where])
+                by_answer[cid] = [_cell(v) for v in cells[where]]
             else:  # columns under one merged header: kept as written, one per line
-                answers[cid] = "\n".join(p for p in (_cell(values[i]) for i in where) if p.strip())
-        if self.other_answers:
-            answers = {cid: answers[cid] for cid in self.criteria}
-        first, last = get("nominee.first_name", ""), get("nominee.last_name", "")
-        name = get("nominee.name", "") or " ".join(p for p in (first, last) if p)
-        team = get("nominee.team", "")
-        is_team = get("nominee.is_team", "")
-        if not team and is_team:
-            folded = is_team.casefold()
-            if folded in _YES:
-                team = name or "yes"
-            elif folded not in _NO:
-                team = is_team  # the answer to "individual or team?" is the team's name
-        if not name and team and team != "yes":
-            name = team
-        nominee = {
-            "name": name,
-            "email": get("nominee.email", ""),
-            "job_title": get("nominee.job_title", ""),
-            "organisation": get("nominee.organisation", ""),
-            "team": team,
-            "nominator_name": get("nominator.name", ""),
-            "nominator_email": get("nominator.email", ""),
-        }
-        equality = {}
-        for key, target in self.equality:
-            if value := got[target]:
-                equality[key] = value
-        extra = {}
-        for i, key in self.unmapped:
-            value = values[i]
-            if value.__class__ is not str:
-                if not self.extra_text and value is not None and not isinstance(value, str):
-                    extra[key] = value  # counted, never shown
-                    continue
-                value = _cell(value)
-            if value and not value.isspace():
-                extra[key] = value
-        beyond = []
-        for i in range(width, len(values)):
-            value = _cell(values[i])
-            if value.strip():
-                label = f"Column {get_column_letter(i + 1)} (no header)"
-                extra[label] = value
-                beyond.append(label)
-        if self.splits_name:
-            if first:
-                extra.setdefault("nominee first name", first)
-            if last:
-                extra.setdefault("nominee surname", last)
-        submitted_at, unreadable = None, ""
-        if self.timestamp is not None:
-            raw = values[self.timestamp]
-            submitted_at = parse_timestamp(raw)
-            if submitted_at is None and _cell(raw).strip():
-                unreadable = _cell(raw)
-        formulas = []
-        if self.formulas:
-            formulas = [(self.labels.get(i, f"Column {get_column_letter(i + 1)}"), self.target_of.get(i))
-                        for i, v in enumerate(values) if isinstance(v, FormulaText)]
-        # Positional (in the order of the fields): noticeably cheaper than keywords, once per row.
-        return NominationRow(number, answers, nominee, equality, extra, submitted_at, get("submission.id", ""),
-                             get("submission.category") or None, formulas, unreadable, beyond)
+                by_answer[cid] = ["\n".join(p for p in map(_cell, parts) if p.strip())
+                                  for parts in zip(*(cells[i] for i in where))]
+        order = self.answer_order
+        answers = [dict(zip(order, texts)) for texts in zip(*(by_answer[c] for c in order))] if order else [{} for _ in numbers]
+        empty = [""] * n
+        get = got.get
+        fields = zip(numbers, answers, get("nominee.name", empty), get("nominee.first_name", empty),
+                     get("nominee.last_name", empty), get("nominee.team", empty), get("nominee.is_team", empty),
+                     get("nominee.email", empty), get("nominee.job_title", empty), get("nominee.organisation", empty),
+                     get("nominator.name", empty), get("nominator.email", empty), get("submission.id", empty),
+                     get("submission.category", empty))
+        equality = [(key, got[target]) for key, target in self.equality]
+        unmapped = [(cells[i], key) for i, key in self.unmapped]
+        beyond_header = [(cells[i], f"Column {get_column_letter(i + 1)} (no header)") for i in range(width, len(cells))]
+        times = cells[self.timestamp] if self.timestamp is not None else None
+        extra_text, splits_name = self.extra_text, self.splits_name
+        out = []
+        for j, (number, row_answers, name, first, last, team, is_team, email, job_title, organisation,
+                nominator_name, nominator_email, response_id, category) in enumerate(fields):
+            if not name and (first or last):
+                name = " ".join(p for p in (first, last) if p)
+            if not team and is_team:
+                folded = is_team.casefold()
+                if folded in _YES:
+                    team = name or "yes"
+                elif folded not in _NO:
+                    team = is_team  # the answer to "individual or team?" is the team's name
+            if not name and team and team != "yes":
+                name = team
+            nominee = {"name": name, "email": email, "job_title": job_title, "organisation": organisation,
+                       "team": team, "nominator_name": nominator_name, "nominator_email": nominator_email}
+            extra = {}
+            for column, key in unmapped:
+                value = column[j]
+                if value.__class__ is not str:
+                    if not extra_text and value is not None and not isinstance(value, str):
+                        extra[key] = value  # counted, never shown
+                        continue
+                    value = _cell(value)
+                if value and not value.isspace():
+                    extra[key] = value
+            beyond = []
+            for column, label in beyond_header:
+                value = _cell(column[j])
+                if value.strip():
+                    extra[label] = value
+                    beyond.append(label)
+            if splits_name:
+                if first:
+                    extra.setdefault("nominee first name", first)
+                if last:
+                    extra.setdefault("nominee surname", last)
+            submitted_at, unreadable = None, ""
+            if times is not None:
+                raw = times[j]
+                submitted_at = parse_timestamp(raw)
+                if submitted_at is None and _cell(raw).strip():
+                    unreadable = _cell(raw)
+            formulas = []
+            if self.formulas:
+                formulas = [(self.labels.get(i, f"Column {get_column_letter(i + 1)}"), self.target_of.get(i))
+                            for i, column in enumerate(cells) if isinstance(column[j], FormulaText)]
+            # Positional (in the order of the fields): noticeably cheaper than keywords, once per row.
+            out.append(NominationRow(number, row_answers, nominee,
+                                     {key: column[j] for key, column in equality if column[j]}, extra, submitted_at,
+                                     response_id, category or None, formulas, unreadable, beyond))
+        return out

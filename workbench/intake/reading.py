@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import logging
 import math
 import re
@@ -171,6 +172,7 @@ class Table:
     _first_data_row: int = 0
     _row_source: Callable[..., Iterator[tuple[int, list[Any]]]] | None = field(default=None, repr=False)
     _plain: PlainSheet | None = field(default=None, repr=False)
+    _convert: Callable[[int, list[Any]], list[Any]] | None = field(default=None, repr=False)
 
     @property
     def headers(self) -> list[str]:
@@ -192,20 +194,64 @@ class Table:
         """
         first = self._first_data_row
         self.blank_rows = blank = [r for r in self.blank_rows if r < first]
-        omitted = [(i, c) for i in sorted(omit) if (c := self.text_column(i)) is not None]
+        omitted = self._omitted(omit)
         source = self._row_source(omit=frozenset(i for i, _ in omitted)) if omitted else self._row_source()
         for number, values in source:
             if number < first:
                 continue
-            for value in values:  # usually stops at the first cell
-                if value and (value.__class__ is not str or not value.isspace()):
-                    yield number, values
-                    break
+            if _blank_row(number, values, omitted):
+                blank.append(number)
             else:
-                if any(c.text(number - c.first_row).strip() for _, c in omitted):
-                    yield number, values
-                else:
-                    blank.append(number)
+                yield number, values
+
+    def batches(self, omit: frozenset[int] = frozenset(), size: int = 512) -> Iterator[tuple[list[int], list[list[Any]]]]:
+        """The rows of :meth:`rows` a batch at a time, by column: ``(numbers, cells)``, where
+        ``cells[i][j]`` is column ``i`` of row ``numbers[j]``. A batch is as wide as its widest row;
+        the cells past the end of a shorter row are ``""``.
+
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "form.csv")
+        >>> with open(path, "w", encoding="utf-8") as f:
+        ...     _ = f.write("Name,Q1\\nAnn,Yes\\n,\\nBo,No,late\\n")
+        >>> table = open_table(path)
+        >>> list(table.batches()), table.blank_rows
+        ([([2, 4], [['Ann', 'Bo'], ['Yes', 'No'], ['', 'late']])], [3])
+        """
+        if self._plain is None:
+            rows = self.rows(omit)
+            while batch := list(itertools.islice(rows, size)):
+                width = max(len(values) for _, values in batch)
+                yield [n for n, _ in batch], [[v[i] if i < len(v) else "" for _, v in batch] for i in range(width)]
+            return
+        first = self._first_data_row
+        self.blank_rows = blank = [r for r in self.blank_rows if r < first]
+        omitted = self._omitted(omit)
+        for start, cells in self._plain.batches(frozenset(i for i, _ in omitted), self._convert):
+            numbers = list(range(start, start + len(cells[0])))
+            # A row whose first read cell has something in it is not blank; the others are checked whole.
+            probe = next((col for i, col in enumerate(cells) if i not in omit), cells[0])
+            empty = [j for j, v in enumerate(probe) if not v or (v.__class__ is str and v.isspace())]
+            drop = {j for j in empty if _blank_row(numbers[j], [col[j] for col in cells], omitted)}
+            if drop:
+                blank.extend(numbers[j] for j in sorted(drop))
+                keep = [j for j in range(len(numbers)) if j not in drop]
+                numbers, cells = [numbers[j] for j in keep], [[col[j] for j in keep] for col in cells]
+            if numbers and numbers[0] < first:
+                cells = [col[first - numbers[0]:] for col in cells]
+                numbers = numbers[first - numbers[0]:]
+            if numbers:
+                yield numbers, cells
+
+    def _omitted(self, omit: frozenset[int]) -> list[tuple[int, TextColumn]]:
+        return [(i, c) for i in sorted(omit) if (c := self.text_column(i)) is not None]
+
+
+def _blank_row(number: int, values: list[Any], omitted: list[tuple[int, TextColumn]]) -> bool:
+    """Nothing in the row: every cell empty or spaces, the text of ``omitted`` columns too."""
+    for value in values:  # usually stops at the first cell
+        if value and (value.__class__ is not str or not value.isspace()):
+            return False
+    return not any(c.text(number - c.first_row).strip() for _, c in omitted)
 
 
 def _is_blank(values: list[Any]) -> bool:
@@ -856,7 +902,7 @@ def _plain_table(path: Path, plain: PlainSheet, name: str, names: list[str], dat
         return [v if v.__class__ is str else _convert_excel_value(v, timestamp, date1904) for v in values]
 
     table._row_source = lambda omit=frozenset(): plain.rows(omit, convert)
-    table._plain = plain
+    table._plain, table._convert = plain, convert
     return table
 
 
