@@ -480,10 +480,11 @@ class DuplicateFinder:
     """
 
     def __init__(self) -> None:
-        # (row, source_key, nominator as shown, submitted_at, reference, name, nominator key)
+        # (row, source_key, nominator name, nominator email, submitted_at, reference, name)
         self._items: list[tuple] = []
         self._parent: list[int] = []
         self._by_key: dict[str, int] = {}
+        self._organisations: dict[str, str] = {}  # as written -> normalised: most rows share a few
 
     def add(self, *, row: int | None, source_key: str, nominee: Mapping[str, str], submitted_at: datetime | None,
             reference: str | None = None) -> None:
@@ -494,10 +495,8 @@ class DuplicateFinder:
         if not email and not normal:
             return
         index = len(self._items)
-        nominator_name, nominator_email = nominee.get("nominator_name") or "", nominee.get("nominator_email") or ""
-        nominator = nominator_email.strip().casefold() or (normalise_name(nominator_name) if nominator_name else "")
-        self._items.append((row, source_key, nominator_name or nominator_email, submitted_at, reference, name.strip(),
-                            nominator))
+        self._items.append((row, source_key, nominee.get("nominator_name") or "", nominee.get("nominator_email") or "",
+                            submitted_at, reference, name.strip()))
         self._parent.append(index)
         by_key = self._by_key
         if email:
@@ -506,7 +505,10 @@ class DuplicateFinder:
                 self._union(other, index)
         if normal:
             org = nominee.get("organisation") or ""
-            other = by_key.setdefault(f"n:{normal}|{normalise_name(org) if org else ''}", index)
+            organisation = self._organisations.get(org)
+            if organisation is None:
+                organisation = self._organisations[org] = normalise_name(org) if org else ""
+            other = by_key.setdefault(f"n:{normal}|{organisation}", index)
             if other != index:
                 self._union(other, index)
 
@@ -532,15 +534,16 @@ class DuplicateFinder:
             items = [self._items[i] for i in indexes]
             if all(item[0] is None for item in items):
                 continue
-            entries = [DuplicateEntry(row=r, source_key=k, nominator=who, submitted_at=when, reference=ref)
-                       for r, k, who, when, ref, _, _ in items]
+            entries = [DuplicateEntry(row=r, source_key=k, nominator=who or address, submitted_at=when, reference=ref)
+                       for r, k, who, address, when, ref, _ in items]
             # Newest: latest submission time; rows without one count as older, then file order.
             order = sorted(range(len(entries)), key=lambda k: (
                 entries[k].submitted_at is not None,
                 entries[k].submitted_at.replace(tzinfo=None) if entries[k].submitted_at else datetime.min,
                 entries[k].row if entries[k].row is not None else -1))
             entries[order[-1]].newest = True
-            nominators = [item[6] for item in items]
+            nominators = [address.strip().casefold() or (normalise_name(who) if who else "")
+                          for _, _, who, address, _, _, _ in items]
             distinct = {n for n in nominators if n}
             if len(distinct) <= 1:
                 kind = "resubmission"
@@ -549,7 +552,7 @@ class DuplicateFinder:
             else:
                 kind = "resubmission_and_second_nominator"
             group_id = "D-" + hashlib.sha1("|".join(sorted(e.source_key for e in entries)).encode()).hexdigest()[:8]
-            out.append(DuplicateGroup(id=group_id, nominee=items[0][5], kind=kind,
+            out.append(DuplicateGroup(id=group_id, nominee=items[0][6], kind=kind,
                                       entries=sorted(entries, key=lambda e: (e.row is None, e.row or 0))))
         out.sort(key=lambda g: min(g.rows))
         for group in out:
