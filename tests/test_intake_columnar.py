@@ -112,6 +112,26 @@ def test_answer_columns_left_out_of_rows_are_read_as_bytes(tmp_path):
     assert table.text_column(0) is not None and table.text_column(7) is None
 
 
+@pytest.mark.parametrize("columnar", [True, False])
+def test_batches_by_column_hold_the_same_rows_and_blank_rows(tmp_path, monkeypatch, columnar):
+    rows = [["Name", "Q1", "Q2"]]
+    for i in range(45):  # past the first batch of a plain sheet
+        rows.append([[f"N{i}", "x", "y"], [None, None, None], [None, "only an answer", None], [None, "   ", None],
+                     [None, None, "late"], [" ", "x", None]][i % 6])
+    path = write_xlsx(tmp_path / "forms.xlsx", rows)
+    monkeypatch.setattr(reading, "COLUMNAR", columnar)
+    table = open_table(path)
+    assert table.engine == ("fastexcel" if columnar else "calamine")
+    omit = frozenset({1})
+    by_row, blank = list(table.rows(omit)), table.blank_rows
+
+    batches = list(table.batches(omit, size=20))
+
+    regrouped = [(n, [column[j] for column in cells]) for numbers, cells in batches for j, n in enumerate(numbers)]
+    assert regrouped == by_row and table.blank_rows == blank
+    assert len(batches) > 1 and len(by_row) == 30 and len(blank) == 15
+
+
 def test_preview_reports_the_same_whichever_way_the_sheet_is_read(tmp_path, monkeypatch):
     rows = [FORMS_HEADER]
     for i in range(12):

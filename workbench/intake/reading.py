@@ -207,7 +207,8 @@ class Table:
     def batches(self, omit: frozenset[int] = frozenset(), size: int = 512) -> Iterator[tuple[list[int], list[list[Any]]]]:
         """The rows of :meth:`rows` a batch at a time, by column: ``(numbers, cells)``, where
         ``cells[i][j]`` is column ``i`` of row ``numbers[j]``. A batch is as wide as its widest row;
-        the cells past the end of a shorter row are ``""``.
+        the cells past the end of a shorter row are ``""``. A sheet read cell by cell comes in batches
+        of ``size`` rows; a plain sheet in the batches fastexcel's columns are decoded in.
 
         >>> import os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), "form.csv")
