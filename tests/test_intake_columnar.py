@@ -132,6 +132,20 @@ def test_batches_by_column_hold_the_same_rows_and_blank_rows(tmp_path, monkeypat
     assert len(batches) > 1 and len(by_row) == 30 and len(blank) == 15
 
 
+@pytest.mark.parametrize("columnar", [True, False])
+def test_batches_start_below_a_second_header_row(tmp_path, monkeypatch, columnar):
+    rows = [["Respondent ID", "Nominee's name", "Q1 Do they actively promote equality?"],
+            ["Response", "Open-Ended Response", "Open-Ended Response"],
+            ["1", "Ann Lee", "Led the forum."], [None, None, None], ["2", "Bo Chan", "Ran the panel."]]
+    monkeypatch.setattr(reading, "COLUMNAR", columnar)
+    table = open_table(write_xlsx(tmp_path / "survey.xlsx", rows))
+
+    batches = list(table.batches())
+
+    assert batches == [([3, 5], [["1", "2"], ["Ann Lee", "Bo Chan"], ["Led the forum.", "Ran the panel."]])]
+    assert table.blank_rows == [4]
+
+
 def test_preview_reports_the_same_whichever_way_the_sheet_is_read(tmp_path, monkeypatch):
     rows = [FORMS_HEADER]
     for i in range(12):

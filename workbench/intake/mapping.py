@@ -695,8 +695,9 @@ class NominationRow:
 class RowParser:
     """Turn rows from :meth:`Table.batches` (or one from :meth:`Table.rows`) into :class:`NominationRow`.
 
-    Built once per file: each target's column (or merged columns) is looked up in advance. ``extra_text=False`` (a preview, which only counts
-    them) leaves values of unmapped columns that are not text, such as dates, unconverted.
+    Built once per file: each target's column (or merged columns) is looked up in advance.
+    ``extra_text=False`` (a preview, which only counts them) leaves values of unmapped columns
+    that are not text, such as dates, unconverted.
     """
 
     def __init__(self, columns: Sequence[Column], mapping: ColumnMapping, rubric: Rubric, *, formulas: bool = True,
@@ -763,7 +764,8 @@ class RowParser:
                 by_answer[cid] = ["\n".join(p for p in map(_cell, parts) if p.strip())
                                   for parts in zip(*(cells[i] for i in where))]
         order = self.answer_order
-        answers = [dict(zip(order, texts)) for texts in zip(*(by_answer[c] for c in order))] if order else [{} for _ in numbers]
+        answers = ([dict(zip(order, texts)) for texts in zip(*(by_answer[c] for c in order))] if order
+                   else [{} for _ in numbers])
         empty = [""] * n
         get = got.get
         fields = zip(numbers, answers, get("nominee.name", empty), get("nominee.first_name", empty),

@@ -204,7 +204,8 @@ class Table:
             else:
                 yield number, values
 
-    def batches(self, omit: frozenset[int] = frozenset(), size: int = 512) -> Iterator[tuple[list[int], list[list[Any]]]]:
+    def batches(self, omit: frozenset[int] = frozenset(),
+                size: int = 512) -> Iterator[tuple[list[int], list[list[Any]]]]:
         """The rows of :meth:`rows` a batch at a time, by column: ``(numbers, cells)``, where
         ``cells[i][j]`` is column ``i`` of row ``numbers[j]``. A batch is as wide as its widest row;
         the cells past the end of a shorter row are ``""``. A sheet read cell by cell comes in batches
@@ -228,6 +229,9 @@ class Table:
         self.blank_rows = blank = [r for r in self.blank_rows if r < first]
         omitted = self._omitted(omit)
         for start, cells in self._plain.batches(frozenset(i for i, _ in omitted), self._convert):
+            if start < first:  # a second header row, say
+                cells = [col[first - start:] for col in cells]
+                start = first
             numbers = list(range(start, start + len(cells[0])))
             # A row whose first read cell has something in it is not blank; the others are checked whole.
             probe = next((col for i, col in enumerate(cells) if i not in omit), cells[0])
@@ -237,9 +241,6 @@ class Table:
                 blank.extend(numbers[j] for j in sorted(drop))
                 keep = [j for j in range(len(numbers)) if j not in drop]
                 numbers, cells = [numbers[j] for j in keep], [[col[j] for j in keep] for col in cells]
-            if numbers and numbers[0] < first:
-                cells = [col[first - numbers[0]:] for col in cells]
-                numbers = numbers[first - numbers[0]:]
             if numbers:
                 yield numbers, cells
 
